@@ -1,0 +1,127 @@
+import type { TrackingOptions } from './settings.js';
+import type { RunStatus } from './types.js';
+
+/** A value accepted as a param. Converted to a string by the rule in {@link Run.logParam}. */
+export type ParamValue = string | number | boolean | bigint | null | undefined | Date | object;
+
+/** Options of {@link Run.logMetric} and {@link Run.logMetrics}. */
+export interface LogMetricOptions {
+  /** Integer step of the point. @defaultValue `0` */
+  step?: number;
+  /** Unix epoch milliseconds. @defaultValue `Date.now()` at the call */
+  timestamp?: number;
+}
+
+/** Options of {@link Run.end}. */
+export interface EndRunOptions {
+  /** Final status. @defaultValue `'FINISHED'` */
+  status?: Exclude<RunStatus, 'RUNNING' | 'SCHEDULED'>;
+}
+
+/**
+ * A table for {@link Run.logTable}: MLflow's own `{ columns, data }` shape, an array of row objects, or an
+ * object of equal-length columns (like a pandas `DataFrame` built from a dict).
+ */
+export type TableInput =
+  | { columns: string[]; data: unknown[][] }
+  | Record<string, unknown>[]
+  | Record<string, unknown[]>;
+
+/** An RGBA image such as a browser `ImageData`: `data` holds `width * height * 4` bytes, row by row. */
+export interface ImageDataLike {
+  width: number;
+  height: number;
+  data: Uint8Array | Uint8ClampedArray;
+}
+
+/**
+ * An MLflow run: the handle every adapter logs through. Log calls (`logParam`, `logMetric`, `setTag`, ...)
+ * validate their input, queue it and return at once; the queue is sent in batches in the background.
+ * They throw only for bad input ({@link MlflowValidationError}), never for transport trouble, which is
+ * retried and reported through `diag`. `flush()` and `end()` wait until everything queued is sent.
+ *
+ * When tracking is off, runs are no-ops: `isRecording` is `false` and every call returns at once.
+ */
+export interface Run {
+  /** The run's id (32 hex characters); `''` for a no-op run. */
+  readonly runId: string;
+  /** Id of the run's experiment; `''` for a no-op run. */
+  readonly experimentId: string;
+  /** The run's name (`mlflow.runName`); `''` for a no-op run. */
+  readonly runName: string;
+  /** Root URI of the run's artifacts; `''` for a no-op run. */
+  readonly artifactUri: string;
+  /** Whether this run records anything: `false` when tracking is off. */
+  readonly isRecording: boolean;
+  /** Link to the run in the MLflow UI, when the store has a UI. */
+  readonly url: string | undefined;
+  /** Id of the parent run, for nested runs. */
+  readonly parentRunId: string | undefined;
+
+  /**
+   * Logs a param. Params are write-once: logging the same value again is a no-op, a different value throws
+   * {@link MlflowValidationError} naming the key, old and new value. Values become strings: strings as is,
+   * numbers, booleans and bigints with `String()`, dates as ISO strings, `null` and `undefined` as `None`
+   * (MLflow's own spelling), other objects as JSON. Values over 6000 characters are truncated with a
+   * warning, as the MLflow server does.
+   */
+  logParam(key: string, value: ParamValue): void;
+  /** Logs several params: {@link Run.logParam} for each entry. */
+  logParams(params: Record<string, ParamValue>): void;
+  /**
+   * Logs one metric point. `value` must be a number (NaN and ±Infinity are valid); `step` an integer.
+   */
+  logMetric(key: string, value: number, options?: LogMetricOptions): void;
+  /** Logs several metrics at the same step and timestamp. */
+  logMetrics(metrics: Record<string, number>, options?: LogMetricOptions): void;
+  /** Sets a tag; later values overwrite earlier ones. Values are converted like params. */
+  setTag(key: string, value: ParamValue): void;
+  /** Sets several tags. */
+  setTags(tags: Record<string, ParamValue>): void;
+
+  /** Uploads a local file to the run's artifacts, under `artifactPath` if given. */
+  logArtifact(localPath: string, artifactPath?: string): Promise<void>;
+  /** Uploads every file under a local directory, keeping its layout, under `artifactPath` if given. */
+  logArtifacts(localDir: string, artifactPath?: string): Promise<void>;
+  /** Writes `text` as the artifact file `artifactFile` (a run-relative path such as `notes/summary.txt`). */
+  logText(text: string, artifactFile: string): Promise<void>;
+  /** Writes `value` as JSON, or as YAML when `artifactFile` ends in `.yaml` or `.yml`. */
+  logDict(value: unknown, artifactFile: string): Promise<void>;
+  /** Writes a table as MLflow's `{"columns": [...], "data": [[...]]}` JSON, which the UI renders. */
+  logTable(table: TableInput, artifactFile: string): Promise<void>;
+  /** Writes PNG bytes, or encodes an RGBA image to PNG, as `artifactFile`. */
+  logImage(image: Uint8Array | ImageDataLike, artifactFile: string): Promise<void>;
+
+  /** Waits until everything logged so far has been sent (or has failed for good and been reported). */
+  flush(): Promise<void>;
+  /**
+   * Flushes, then ends the run with `status` and the current time. A second call does nothing.
+   * Ending a parent run does not end its children.
+   */
+  end(options?: EndRunOptions): Promise<void>;
+}
+
+/** Options of `startRun` and `withRun`. */
+export interface StartRunOptions extends TrackingOptions {
+  /** Resume this run instead of creating one. Falls back to `MLFLOW_RUN_ID` (used once, then ignored). */
+  runId?: string;
+  /** Experiment by name, created if missing. Falls back to `MLFLOW_EXPERIMENT_NAME`. */
+  experimentName?: string;
+  /** Experiment by id; must exist. Falls back to `MLFLOW_EXPERIMENT_ID`. @defaultValue `'0'` */
+  experimentId?: string;
+  /** Name of the new run; the server picks one when omitted. */
+  runName?: string;
+  /**
+   * Start the run as a child of the active run. Without it, starting a run while another is active
+   * throws, as in MLflow. @defaultValue `false`
+   */
+  nested?: boolean;
+  /** Parent run id for a nested run, when it is not the active one. */
+  parentRunId?: string;
+  /** Extra tags for the new run. */
+  tags?: Record<string, string>;
+  /** Run description, shown in the UI (`mlflow.note.content`). */
+  description?: string;
+  /** Milliseconds between background flushes. @defaultValue `1000` */
+  flushIntervalMs?: number;
+}

@@ -1,0 +1,150 @@
+import type {
+  Experiment,
+  FileInfo,
+  LogBatch,
+  LoggedModel,
+  LoggedModelStatus,
+  Metric,
+  ModelVersion,
+  Page,
+  RegisteredModel,
+  RunInfo,
+  RunRecord,
+  RunStatus,
+  ViewType,
+} from './types.js';
+
+/** Where the bytes of an artifact come from. */
+export type ArtifactSource = { bytes: Uint8Array } | { file: string };
+
+/** Options of {@link TrackingStore.searchExperiments}. */
+export interface SearchExperimentsOptions {
+  filter?: string;
+  orderBy?: string[];
+  viewType?: ViewType;
+  /** @defaultValue 1000 */
+  maxResults?: number;
+  pageToken?: string;
+}
+
+/** Options of {@link TrackingStore.searchRuns}. */
+export interface SearchRunsOptions {
+  experimentIds: string[];
+  /** MLflow filter string, for example `metrics.loss < 0.5 and params.lr = '0.01'`. */
+  filter?: string;
+  orderBy?: string[];
+  viewType?: ViewType;
+  /** @defaultValue 1000 */
+  maxResults?: number;
+  pageToken?: string;
+}
+
+/** What {@link TrackingStore.createRun} needs. */
+export interface CreateRunRequest {
+  experimentId: string;
+  /** Unix epoch milliseconds. */
+  startTime: number;
+  runName?: string | undefined;
+  userId: string;
+  tags: Record<string, string>;
+}
+
+/** Fields {@link TrackingStore.updateRun} may change. */
+export interface UpdateRunRequest {
+  status?: RunStatus;
+  endTime?: number;
+  runName?: string;
+}
+
+/**
+ * The one interface between runs and where they are kept. Two implementations ship: the REST store
+ * (an MLflow tracking server) and the local store (MLflow's FileStore layout in `./mlruns`);
+ * `@mlflow-kit/core/testing` adds an in-memory one and a contract suite all of them pass.
+ *
+ * Stores are low level: they send what they are given and throw {@link MlflowApiError} (REST) or
+ * {@link MlflowKitError} on failure. Batching, retries of whole batches and validation happen above them.
+ */
+export interface TrackingStore {
+  /** The tracking URI this store serves, without credentials. */
+  readonly trackingUri: string;
+  /** `rest`, `local` or `memory`. */
+  readonly kind: 'rest' | 'local' | 'memory';
+
+  getExperiment(experimentId: string): Promise<Experiment>;
+  /** The experiment with this name, or `undefined` if there is none. */
+  getExperimentByName(name: string): Promise<Experiment | undefined>;
+  /** Creates an experiment and returns its id. Fails with `RESOURCE_ALREADY_EXISTS` if the name is taken. */
+  createExperiment(name: string, options?: { artifactLocation?: string; tags?: Record<string, string> }): Promise<string>;
+  searchExperiments(options?: SearchExperimentsOptions): Promise<Page<Experiment>>;
+  deleteExperiment(experimentId: string): Promise<void>;
+  restoreExperiment(experimentId: string): Promise<void>;
+  setExperimentTag(experimentId: string, key: string, value: string): Promise<void>;
+
+  createRun(request: CreateRunRequest): Promise<RunRecord>;
+  getRun(runId: string): Promise<RunRecord>;
+  updateRun(runId: string, request: UpdateRunRequest): Promise<RunInfo>;
+  deleteRun(runId: string): Promise<void>;
+  restoreRun(runId: string): Promise<void>;
+  searchRuns(options: SearchRunsOptions): Promise<Page<RunRecord>>;
+  /** Sends one batch as is: at most 1000 metrics, 100 params, 100 tags, 1000 items in all. */
+  logBatch(runId: string, batch: LogBatch): Promise<void>;
+  deleteTag(runId: string, key: string): Promise<void>;
+  /** One page of a metric's history, ordered by timestamp, step, value. */
+  getMetricHistory(runId: string, key: string, options?: { maxResults?: number; pageToken?: string }): Promise<Page<Metric>>;
+
+  /**
+   * Writes one artifact file at `relativePath` under the artifact root `artifactUri` (a run's or a
+   * logged model's), overwriting an existing file.
+   */
+  uploadArtifact(artifactUri: string, relativePath: string, source: ArtifactSource): Promise<void>;
+  /** Lists one directory level under the artifact root; paths are relative to the root. */
+  listArtifacts(artifactUri: string, relativePath?: string): Promise<FileInfo[]>;
+  /** Reads one artifact file. */
+  downloadArtifact(artifactUri: string, relativePath: string): Promise<Uint8Array>;
+
+  /** The UI link of a run, or `undefined` where there is no UI to link to. */
+  runUrl(experimentId: string, runId: string): string | undefined;
+  /** Releases connections and file handles. */
+  close(): Promise<void>;
+
+  /** The model registry and MLflow 3 logged models, where the store supports them. */
+  readonly registry?: RegistryStore;
+}
+
+/** Model registry and logged-model calls (REST store only). */
+export interface RegistryStore {
+  createRegisteredModel(name: string, options?: { description?: string; tags?: Record<string, string> }): Promise<RegisteredModel>;
+  getRegisteredModel(name: string): Promise<RegisteredModel>;
+  deleteRegisteredModel(name: string): Promise<void>;
+  searchRegisteredModels(options?: { filter?: string; maxResults?: number; pageToken?: string }): Promise<Page<RegisteredModel>>;
+  createModelVersion(request: {
+    name: string;
+    source: string;
+    runId?: string;
+    modelId?: string;
+    description?: string;
+    tags?: Record<string, string>;
+  }): Promise<ModelVersion>;
+  getModelVersion(name: string, version: string): Promise<ModelVersion>;
+  deleteModelVersion(name: string, version: string): Promise<void>;
+  searchModelVersions(options?: { filter?: string; maxResults?: number; pageToken?: string }): Promise<Page<ModelVersion>>;
+  getLatestVersions(name: string, stages?: string[]): Promise<ModelVersion[]>;
+  transitionModelVersionStage(name: string, version: string, stage: string, archiveExistingVersions?: boolean): Promise<ModelVersion>;
+  getModelVersionDownloadUri(name: string, version: string): Promise<string>;
+  setRegisteredModelAlias(name: string, alias: string, version: string): Promise<void>;
+  deleteRegisteredModelAlias(name: string, alias: string): Promise<void>;
+  getModelVersionByAlias(name: string, alias: string): Promise<ModelVersion>;
+
+  createLoggedModel(request: {
+    experimentId: string;
+    name?: string;
+    modelType?: string;
+    sourceRunId?: string;
+    params?: Record<string, string>;
+    tags?: Record<string, string>;
+  }): Promise<LoggedModel>;
+  getLoggedModel(modelId: string): Promise<LoggedModel>;
+  finalizeLoggedModel(modelId: string, status: Exclude<LoggedModelStatus, 'LOGGED_MODEL_PENDING'>): Promise<LoggedModel>;
+  /** Records that a run produced a logged model at a step (`POST /runs/outputs`). */
+  logOutputs(runId: string, models: { modelId: string; step: number }[]): Promise<void>;
+}

@@ -1,0 +1,182 @@
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { homedir, tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+
+/** The MLflow version the suite pins (`.mlflow-version` at the repository root). */
+export const MLFLOW_VERSION = readFileSync(join(repoRoot, '.mlflow-version'), 'utf8').trim();
+
+/** Directory of the cached virtual environment holding the pinned mlflow. */
+export function venvDir(): string {
+  return process.env.MLFLOW_KIT_VENV ?? join(homedir(), '.cache', 'mlflow-kit', `venv-${MLFLOW_VERSION}`);
+}
+
+/** Path of the venv's python. */
+export function venvPython(): string {
+  return join(venvDir(), 'bin', 'python');
+}
+
+function installedVersion(): string | undefined {
+  try {
+    return execFileSync(venvPython(), ['-c', 'import mlflow; print(mlflow.__version__)'], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'ignore'],
+    }).trim();
+  } catch {
+    return undefined;
+  }
+}
+
+/** Creates the venv with the pinned mlflow once; later calls find it ready. */
+export function ensureVenv(): void {
+  if (installedVersion() === MLFLOW_VERSION) return;
+  const dir = venvDir();
+  mkdirSync(dirname(dir), { recursive: true });
+  const python = process.env.MLFLOW_KIT_PYTHON ?? 'python3';
+  process.stderr.write(`[mlflow-kit tests] installing mlflow==${MLFLOW_VERSION} into ${dir} (once)...\n`);
+  if (!existsSync(join(dir, 'bin', 'python'))) execFileSync(python, ['-m', 'venv', dir], { stdio: 'inherit' });
+  execFileSync(join(dir, 'bin', 'pip'), ['install', '-q', '--disable-pip-version-check', `mlflow==${MLFLOW_VERSION}`], {
+    stdio: 'inherit',
+  });
+  if (installedVersion() !== MLFLOW_VERSION) throw new Error(`mlflow ${MLFLOW_VERSION} did not install into ${dir}`);
+}
+
+/** A free TCP port on 127.0.0.1. */
+export function freePort(): Promise<number> {
+  return new Promise((resolvePort, reject) => {
+    const server = createServer();
+    server.unref();
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => {
+        if (address && typeof address === 'object') resolvePort(address.port);
+        else reject(new Error('no port'));
+      });
+    });
+  });
+}
+
+/** A running `mlflow server` started by the tests. */
+export interface MlflowServer {
+  uri: string;
+  port: number;
+  dir: string;
+  process: ChildProcess;
+  stop(): Promise<void>;
+}
+
+/** Options of {@link startMlflowServer}. */
+export interface StartServerOptions {
+  /** `basic-auth` starts the server with MLflow's basic authentication app. */
+  appName?: 'basic-auth';
+  /** A backend store URI other than a fresh SQLite database, such as a FileStore directory. */
+  backendStoreUri?: string;
+  /** Extra environment variables for the server process. */
+  env?: Record<string, string>;
+  /** Extra command-line arguments. */
+  args?: string[];
+}
+
+/**
+ * Starts `mlflow server` on 127.0.0.1 with a SQLite backend in a temporary directory and proxied
+ * artifacts, and waits until it answers `/health`.
+ */
+export async function startMlflowServer(options: StartServerOptions = {}): Promise<MlflowServer> {
+  ensureVenv();
+  const dir = mkdtempSync(join(tmpdir(), 'mlflow-kit-server-'));
+  const port = await freePort();
+  const args = [
+    '-m',
+    'mlflow',
+    'server',
+    '--host',
+    '127.0.0.1',
+    '--port',
+    String(port),
+    '--backend-store-uri',
+    options.backendStoreUri ?? `sqlite:///${join(dir, 'mlflow.db')}`,
+    '--artifacts-destination',
+    join(dir, 'mlartifacts'),
+    '--workers',
+    '1',
+    ...(options.appName ? ['--app-name', options.appName] : []),
+    ...(options.args ?? []),
+  ];
+  const env: Record<string, string> = { ...(process.env as Record<string, string>), ...options.env };
+  if (options.appName === 'basic-auth') {
+    const ini = join(dir, 'basic_auth.ini');
+    writeFileSync(
+      ini,
+      [
+        '[mlflow]',
+        'default_permission = READ',
+        `database_uri = sqlite:///${join(dir, 'basic_auth.db')}`,
+        'admin_username = admin',
+        'admin_password = password1234',
+        'authorization_function = mlflow.server.auth:authenticate_request_basic_auth',
+        '',
+      ].join('\n'),
+    );
+    env.MLFLOW_AUTH_CONFIG_PATH = ini;
+    env.MLFLOW_FLASK_SERVER_SECRET_KEY = 'mlflow-kit-test-secret';
+  }
+  delete env.MLFLOW_TRACKING_URI;
+  const child = spawn(venvPython(), args, { cwd: dir, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  let output = '';
+  child.stdout?.on('data', (chunk: Buffer) => {
+    output = (output + chunk.toString()).slice(-20000);
+  });
+  child.stderr?.on('data', (chunk: Buffer) => {
+    output = (output + chunk.toString()).slice(-20000);
+  });
+  const uri = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + 180_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`mlflow server exited with ${child.exitCode}:\n${output}`);
+    try {
+      const response = await fetch(`${uri}/health`);
+      if (response.ok) break;
+    } catch {
+      // not up yet
+    }
+    if (Date.now() > deadline) {
+      killTree(child);
+      throw new Error(`mlflow server did not answer /health within 180 s:\n${output}`);
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  return {
+    uri,
+    port,
+    dir,
+    process: child,
+    async stop() {
+      await stopChild(child);
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+function killTree(child: ChildProcess, signal: NodeJS.Signals = 'SIGTERM'): void {
+  if (child.pid === undefined || child.exitCode !== null) return;
+  try {
+    process.kill(-child.pid, signal);
+  } catch {
+    // already gone
+  }
+}
+
+/** Stops a process group started with `detached: true`, escalating to SIGKILL after 10 s. */
+export async function stopChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise<void>((r) => child.once('exit', () => r()));
+  killTree(child, 'SIGTERM');
+  const timer = setTimeout(() => killTree(child, 'SIGKILL'), 10_000);
+  await exited;
+  clearTimeout(timer);
+}
