@@ -1,0 +1,36 @@
+import type { AsyncLocalStorage } from 'node:async_hooks';
+import type { Run } from './run.js';
+
+const SLOT = Symbol.for('@mlflow-kit/core/context/v0');
+
+/** Process-wide state shared by every copy of the package (keyed by a versioned global symbol). */
+export interface ContextState {
+  /** Created on the first recording run, so that tracking off never enables async hooks. */
+  storage: AsyncLocalStorage<Run> | undefined;
+  /** Runs started with `startRun`, innermost last, as MLflow's fluent run stack. */
+  stack: Run[];
+  /** Recording runs not yet ended, flushed and ended at process exit. */
+  open: Set<Run & { end(options?: { status?: 'FINISHED' | 'FAILED' | 'KILLED' }): Promise<void> }>;
+  exitHookInstalled: boolean;
+}
+
+/** The shared context state. */
+export function contextState(): ContextState {
+  const holder = globalThis as { [SLOT]?: ContextState };
+  holder[SLOT] ??= { storage: undefined, stack: [], open: new Set(), exitHookInstalled: false };
+  return holder[SLOT];
+}
+
+/**
+ * The run active here: the one of the enclosing `withRun` callback, else the innermost run started with
+ * `startRun` and not yet ended, else `undefined`. Runs of tracking-off calls are never active.
+ *
+ * @example
+ * ```ts
+ * getActiveRun()?.logMetric('loss', 0.1);
+ * ```
+ */
+export function getActiveRun(): Run | undefined {
+  const state = contextState();
+  return state.storage?.getStore() ?? state.stack[state.stack.length - 1];
+}

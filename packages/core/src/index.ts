@@ -1,0 +1,65 @@
+export { createClient, MlflowClient, chunkBatch } from './client.js';
+export { getActiveRun } from './context.js';
+export { diag, setDiagLogger, type DiagLevel, type DiagLogger } from './diag.js';
+export { MlflowApiError, MlflowConfigError, MlflowKitError, MlflowValidationError, type MlflowApiErrorOptions } from './errors.js';
+export { closeStores, getStore } from './internal/store-factory.js';
+export { NOOP_RUN } from './noop-run.js';
+export { RecordingRun, toTable } from './recording-run.js';
+export type {
+  EndRunOptions,
+  ImageDataLike,
+  LogMetricOptions,
+  ParamValue,
+  Run,
+  StartRunOptions,
+  TableInput,
+} from './run.js';
+export { RunLogger, type RunLoggerOptions, type RunLoggerStats } from './run-logger.js';
+export {
+  parseBooleanEnv,
+  redactUrl,
+  resolveEnabled,
+  resolveSettings,
+  type EnabledSource,
+  type ResolvedSettings,
+  type TrackingOptions,
+} from './settings.js';
+export { getOrCreateExperiment, startRun, withRun } from './start-run.js';
+export type {
+  ArtifactSource,
+  CreateRunRequest,
+  RegistryStore,
+  SearchExperimentsOptions,
+  SearchRunsOptions,
+  TrackingStore,
+  UpdateRunRequest,
+} from './store.js';
+export type {
+  Experiment,
+  FileInfo,
+  KeyValue,
+  LifecycleStage,
+  LogBatch,
+  LoggedModel,
+  LoggedModelStatus,
+  Metric,
+  ModelVersion,
+  ModelVersionStatus,
+  Page,
+  RegisteredModel,
+  RunData,
+  RunInfo,
+  RunRecord,
+  RunStatus,
+  ViewType,
+} from './types.js';
+export {
+  keyProblem,
+  LIMITS,
+  normalizeArtifactPath,
+  sanitizeKey,
+  toMetricValue,
+  toParamString,
+  validateKey,
+  type KeyKind,
+} from './validation.js';

@@ -1,0 +1,270 @@
+import { readdir, stat } from 'node:fs/promises';
+import { basename, join, relative } from 'node:path';
+import { contextState } from './context.js';
+import { diag } from './diag.js';
+import { MlflowKitError, MlflowValidationError } from './errors.js';
+import { encodePng, isPng } from './internal/png.js';
+import type { EndRunOptions, ImageDataLike, LogMetricOptions, ParamValue, Run, TableInput } from './run.js';
+import { RunLogger, type RunLoggerOptions, type RunLoggerStats } from './run-logger.js';
+import type { TrackingStore } from './store.js';
+import type { Metric, RunInfo } from './types.js';
+import {
+  LIMITS,
+  normalizeArtifactPath,
+  toMetricValue,
+  toParamString,
+  validateKey,
+  validateStep,
+  validateTimestamp,
+} from './validation.js';
+
+const encoder = new TextEncoder();
+
+function truncated(kind: 'param' | 'tag', key: string, value: string, limit: number): string {
+  if (value.length <= limit) return value;
+  diag.once(
+    `truncate:${kind}:${key}`,
+    'warn',
+    `The ${kind} "${key}" has ${value.length} characters; MLflow keeps ${limit}, so it is cut to that (the server would do the same).`,
+  );
+  return value.slice(0, limit);
+}
+
+/** Turns any {@link TableInput} into MLflow's `{ columns, data }` table. */
+export function toTable(table: TableInput): { columns: string[]; data: unknown[][] } {
+  if (Array.isArray(table)) {
+    const columns = [...new Set(table.flatMap((row) => Object.keys(row)))];
+    return { columns, data: table.map((row) => columns.map((column) => row[column] ?? null)) };
+  }
+  if ('columns' in table && 'data' in table && Array.isArray(table.columns) && Array.isArray(table.data)) {
+    return { columns: table.columns as string[], data: table.data as unknown[][] };
+  }
+  const columns = Object.keys(table);
+  const lengths = new Set(columns.map((column) => (table as Record<string, unknown[]>)[column]?.length));
+  if (lengths.size > 1 || columns.some((column) => !Array.isArray((table as Record<string, unknown>)[column]))) {
+    throw new MlflowValidationError('table', 'A table given as an object of columns needs an array for every column, all of the same length.');
+  }
+  const rows = columns.length === 0 ? 0 : ((table as Record<string, unknown[]>)[columns[0]!]?.length ?? 0);
+  return {
+    columns,
+    data: Array.from({ length: rows }, (_, index) => columns.map((column) => (table as Record<string, unknown[]>)[column]![index])),
+  };
+}
+
+/** Options the run context passes to a {@link RecordingRun}. */
+export interface RecordingRunOptions extends RunLoggerOptions {
+  parentRunId?: string | undefined;
+  /** Params already on the run (a resumed run), so that re-logging them is a no-op. */
+  existingParams?: Record<string, string>;
+  /** Tags already on the run (a resumed run). */
+  existingTags?: Record<string, string>;
+}
+
+/** A run that records to a store. Made by `startRun`; adapters see it only as {@link Run}. */
+export class RecordingRun implements Run {
+  readonly isRecording = true;
+  readonly runId: string;
+  readonly experimentId: string;
+  readonly runName: string;
+  readonly artifactUri: string;
+  readonly url: string | undefined;
+  readonly parentRunId: string | undefined;
+  private readonly logger: RunLogger;
+  private readonly params = new Map<string, string>();
+  private loggedArtifacts: { path: string; type: string }[] = [];
+  private ended: Promise<void> | undefined;
+
+  constructor(
+    readonly store: TrackingStore,
+    info: RunInfo,
+    options: RecordingRunOptions = {},
+  ) {
+    this.runId = info.runId;
+    this.experimentId = info.experimentId;
+    this.runName = info.runName;
+    this.artifactUri = info.artifactUri;
+    this.url = store.runUrl(info.experimentId, info.runId);
+    this.parentRunId = options.parentRunId;
+    this.logger = new RunLogger(store, info.runId, options);
+    for (const [key, value] of Object.entries(options.existingParams ?? {})) this.params.set(key, value);
+    const logged = options.existingTags?.['mlflow.loggedArtifacts'];
+    if (logged) {
+      try {
+        this.loggedArtifacts = JSON.parse(logged) as { path: string; type: string }[];
+      } catch {
+        // A malformed tag from elsewhere is replaced on the next logTable.
+      }
+    }
+  }
+
+  /** Counters of the run's send queue. */
+  get stats(): RunLoggerStats {
+    return this.logger.stats;
+  }
+
+  /** Whether {@link RecordingRun.end} was called. */
+  get isEnded(): boolean {
+    return this.ended !== undefined;
+  }
+
+  logParam(key: string, value: ParamValue): void {
+    this.logParams({ [key]: value });
+  }
+
+  logParams(params: Record<string, ParamValue>): void {
+    const fresh: { key: string; value: string }[] = [];
+    const seen = new Map<string, string>();
+    // Check everything before queueing anything, so a bad entry leaves no half-logged set behind.
+    for (const [key, raw] of Object.entries(params)) {
+      validateKey('param', key);
+      const value = truncated('param', key, toParamString(key, raw), LIMITS.maxParamValueLength);
+      const existing = this.params.get(key) ?? seen.get(key);
+      if (existing === value) continue;
+      if (existing !== undefined) {
+        throw new MlflowValidationError(
+          key,
+          `Param "${key}" was already logged as ${JSON.stringify(existing)} and cannot change to ${JSON.stringify(value)}: MLflow params are write-once. Log the new value under another key, or start a new run.`,
+        );
+      }
+      seen.set(key, value);
+      fresh.push({ key, value });
+    }
+    if (fresh.length === 0) return;
+    for (const { key, value } of fresh) this.params.set(key, value);
+    this.logger.addParams(fresh);
+  }
+
+  logMetric(key: string, value: number, options?: LogMetricOptions): void {
+    this.logMetrics({ [key]: value }, options);
+  }
+
+  logMetrics(metrics: Record<string, number>, options: LogMetricOptions = {}): void {
+    const timestamp = options.timestamp ?? Date.now();
+    const step = options.step ?? 0;
+    const points: Metric[] = [];
+    for (const [key, raw] of Object.entries(metrics)) {
+      validateKey('metric', key);
+      validateStep(key, step);
+      validateTimestamp(key, timestamp);
+      points.push({ key, value: toMetricValue(key, raw), timestamp, step });
+    }
+    this.logger.addMetrics(points);
+  }
+
+  setTag(key: string, value: ParamValue): void {
+    this.setTags({ [key]: value });
+  }
+
+  setTags(tags: Record<string, ParamValue>): void {
+    const entries: { key: string; value: string }[] = [];
+    for (const [key, raw] of Object.entries(tags)) {
+      validateKey('tag', key);
+      entries.push({ key, value: truncated('tag', key, toParamString(key, raw), LIMITS.maxTagValueLength) });
+    }
+    this.logger.addTags(entries);
+  }
+
+  async logArtifact(localPath: string, artifactPath?: string): Promise<void> {
+    const info = await stat(localPath);
+    if (info.isDirectory()) {
+      throw new MlflowKitError(`${localPath} is a directory: use logArtifacts(dir, artifactPath) to upload a directory.`);
+    }
+    await this.upload(this.join(artifactPath, basename(localPath)), { file: localPath });
+  }
+
+  async logArtifacts(localDir: string, artifactPath?: string): Promise<void> {
+    const entries = await readdir(localDir, { recursive: true, withFileTypes: true });
+    const files = entries.filter((entry) => entry.isFile()).map((entry) => join(entry.parentPath, entry.name));
+    let next = 0;
+    // A few uploads at a time: enough to hide latency, few enough not to flood the server.
+    const worker = async (): Promise<void> => {
+      while (next < files.length) {
+        const file = files[next++]!;
+        await this.upload(this.join(artifactPath, relative(localDir, file).split('\\').join('/')), { file });
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(4, files.length) }, worker));
+  }
+
+  async logText(text: string, artifactFile: string): Promise<void> {
+    await this.upload(this.join(undefined, artifactFile), { bytes: encoder.encode(text) });
+  }
+
+  async logDict(value: unknown, artifactFile: string): Promise<void> {
+    const path = this.join(undefined, artifactFile);
+    let text: string;
+    if (/\.ya?ml$/i.test(path)) {
+      const { stringify } = await import('yaml');
+      text = stringify(value, { sortMapEntries: false });
+    } else {
+      text = `${JSON.stringify(value, (_, inner: unknown) => (typeof inner === 'bigint' ? inner.toString() : inner), 2)}\n`;
+    }
+    await this.upload(path, { bytes: encoder.encode(text) });
+  }
+
+  async logTable(table: TableInput, artifactFile: string): Promise<void> {
+    const path = this.join(undefined, artifactFile);
+    if (!path.endsWith('.json')) {
+      throw new MlflowValidationError(artifactFile, `Table file ${JSON.stringify(artifactFile)} must end in .json, which is what the MLflow UI reads.`);
+    }
+    await this.upload(path, { bytes: encoder.encode(JSON.stringify(toTable(table))) });
+    // The UI lists tables from this tag, as MLflow's Python `log_table` sets it.
+    if (!this.loggedArtifacts.some((entry) => entry.path === path)) this.loggedArtifacts.push({ path, type: 'table' });
+    this.setTag('mlflow.loggedArtifacts', JSON.stringify(this.loggedArtifacts));
+  }
+
+  async logImage(image: Uint8Array | ImageDataLike, artifactFile: string): Promise<void> {
+    const path = this.join(undefined, artifactFile);
+    let bytes: Uint8Array;
+    if (image instanceof Uint8Array) {
+      bytes = image;
+    } else if (typeof image === 'object' && image !== null && 'width' in image && 'data' in image) {
+      if (!/\.png$/i.test(path)) {
+        throw new MlflowValidationError(artifactFile, `Raw image data is encoded as PNG: name the file ${JSON.stringify(`${artifactFile}.png`)}.`);
+      }
+      bytes = encodePng(image.width, image.height, image.data, artifactFile);
+    } else {
+      throw new MlflowValidationError(artifactFile, 'logImage takes PNG/JPEG bytes (Uint8Array) or an RGBA image { width, height, data }.');
+    }
+    if (/\.png$/i.test(path) && !isPng(bytes)) {
+      throw new MlflowValidationError(artifactFile, `The bytes given for ${artifactFile} are not a PNG file.`);
+    }
+    await this.upload(path, { bytes });
+  }
+
+  flush(): Promise<void> {
+    return this.logger.flush();
+  }
+
+  end(options: EndRunOptions = {}): Promise<void> {
+    this.ended ??= this.finish(options.status ?? 'FINISHED');
+    return this.ended;
+  }
+
+  private async finish(status: NonNullable<EndRunOptions['status']>): Promise<void> {
+    const state = contextState();
+    const index = state.stack.lastIndexOf(this);
+    if (index >= 0) state.stack.splice(index, 1);
+    state.open.delete(this);
+    await this.logger.flush();
+    this.logger.close();
+    try {
+      await this.store.updateRun(this.runId, { status, endTime: Date.now() });
+    } catch (error) {
+      diag.error(`Could not mark run ${this.runId} ${status}: ${error instanceof Error ? error.message : String(error)}`);
+    }
+    const { queued } = this.logger.stats;
+    if (queued > 0) diag.error(`Run ${this.runId} ended with ${queued} item(s) that could not be sent.`);
+    if (this.url) diag.info(`View run ${this.runName} at: ${this.url}`);
+  }
+
+  private join(directory: string | undefined, file: string): string {
+    const path = normalizeArtifactPath(directory ? `${directory}/${file}` : file);
+    if (!path) throw new MlflowValidationError(file, 'An artifact needs a file name, such as "summary.txt".');
+    return path;
+  }
+
+  private async upload(path: string, source: { bytes: Uint8Array } | { file: string }): Promise<void> {
+    await this.store.uploadArtifact(this.artifactUri, path, source);
+  }
+}

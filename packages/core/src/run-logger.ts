@@ -1,0 +1,235 @@
+import { diag } from './diag.js';
+import { MlflowApiError } from './errors.js';
+import type { TrackingStore } from './store.js';
+import type { KeyValue, LogBatch, Metric } from './types.js';
+import { LIMITS } from './validation.js';
+
+/** Options of {@link RunLogger}. */
+export interface RunLoggerOptions {
+  /** Milliseconds between background sends while data is queued. @defaultValue `1000` */
+  flushIntervalMs?: number;
+  /**
+   * Most items kept in memory while the server does not answer. Past it, the oldest metric points are
+   * dropped and the drop is reported. @defaultValue `1_000_000`
+   */
+  maxQueuedItems?: number;
+}
+
+/** Counters of a {@link RunLogger}, for diagnostics and tests. */
+export interface RunLoggerStats {
+  /** Items the store accepted. */
+  sent: number;
+  /** Items the server refused (a 4xx answer); reported through `diag`. */
+  rejected: number;
+  /** Items dropped because the queue was full. */
+  dropped: number;
+  /** Items waiting to be sent. */
+  queued: number;
+  /** Log-batch requests sent. */
+  requests: number;
+}
+
+// Rough JSON size of an item, to keep requests under the documented 1 MB.
+const itemBytes = (key: string, value: string | number): number => key.length + (typeof value === 'string' ? value.length : 24) + 64;
+
+/**
+ * The per-run send queue. `add*` calls only append to arrays; sending happens on a timer, when a full
+ * batch is queued, and on `flush()`. Requests go out one at a time, cut to MLflow's log-batch limits.
+ * Failures never throw: refused batches are reported once through `diag`; batches that failed for
+ * transport reasons stay queued and are tried again on the next send.
+ */
+export class RunLogger {
+  private metrics: Metric[] = [];
+  private params: KeyValue[] = [];
+  private readonly tags = new Map<string, string>();
+  private timer: ReturnType<typeof setTimeout> | undefined;
+  private sending: Promise<void> | undefined;
+  private readonly flushIntervalMs: number;
+  private readonly maxQueuedItems: number;
+  private transportFailures = 0;
+  private readonly counters = { sent: 0, rejected: 0, dropped: 0, requests: 0 };
+
+  constructor(
+    private readonly store: TrackingStore,
+    private readonly runId: string,
+    options: RunLoggerOptions = {},
+  ) {
+    this.flushIntervalMs = options.flushIntervalMs ?? 1000;
+    this.maxQueuedItems = options.maxQueuedItems ?? 1_000_000;
+  }
+
+  /** Counters since the logger was made. */
+  get stats(): RunLoggerStats {
+    return { ...this.counters, queued: this.queued() };
+  }
+
+  /** Queues metric points (already validated). */
+  addMetrics(points: Metric[]): void {
+    for (const point of points) this.metrics.push(point);
+    this.enforceBound();
+    if (this.metrics.length >= LIMITS.maxMetricsPerBatch) this.kick();
+    else this.schedule();
+  }
+
+  /** Queues params (already validated and de-duplicated). */
+  addParams(params: KeyValue[]): void {
+    for (const param of params) this.params.push(param);
+    if (this.params.length >= LIMITS.maxParamsTagsPerBatch) this.kick();
+    else this.schedule();
+  }
+
+  /** Queues tags; a later value of the same key replaces a queued one. */
+  addTags(tags: KeyValue[]): void {
+    for (const tag of tags) {
+      this.tags.delete(tag.key);
+      this.tags.set(tag.key, tag.value);
+    }
+    if (this.tags.size >= LIMITS.maxParamsTagsPerBatch) this.kick();
+    else this.schedule();
+  }
+
+  /**
+   * Sends everything queued now and waits for it. Resolves, never rejects: what could not be sent is
+   * reported through `diag` and stays queued for the next attempt.
+   */
+  async flush(): Promise<void> {
+    this.clearTimer();
+    // Items added while a send is under way are picked up by the same drain loop.
+    while (this.queued() > 0 || this.sending) {
+      const before = this.queued();
+      this.kick();
+      await this.sending;
+      if (this.queued() > 0 && this.queued() >= before) break; // the server is not taking data now
+    }
+  }
+
+  /** Stops the timer. Queued data stays until the next `flush()`. */
+  close(): void {
+    this.clearTimer();
+  }
+
+  private queued(): number {
+    return this.metrics.length + this.params.length + this.tags.size;
+  }
+
+  private schedule(): void {
+    if (this.timer || this.sending) return;
+    const delay = this.transportFailures > 0 ? Math.min(60_000, this.flushIntervalMs * 2 ** this.transportFailures) : this.flushIntervalMs;
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      this.kick();
+    }, delay);
+    this.timer.unref?.();
+  }
+
+  private clearTimer(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+  }
+
+  private kick(): void {
+    if (this.sending) return;
+    this.clearTimer();
+    this.sending = this.drain().finally(() => {
+      this.sending = undefined;
+      if (this.queued() > 0) this.schedule();
+    });
+  }
+
+  private async drain(): Promise<void> {
+    while (this.queued() > 0) {
+      const batch = this.takeBatch();
+      const count = (batch.metrics?.length ?? 0) + (batch.params?.length ?? 0) + (batch.tags?.length ?? 0);
+      this.counters.requests++;
+      try {
+        await this.store.logBatch(this.runId, batch);
+        this.counters.sent += count;
+        if (this.transportFailures > 0) diag.info(`Sending to run ${this.runId} works again.`);
+        this.transportFailures = 0;
+      } catch (error) {
+        if (MlflowApiError.isInstance(error) && !error.retryable) {
+          this.counters.rejected += count;
+          diag.once(
+            `rejected:${this.runId}:${error.errorCode ?? error.status}`,
+            'error',
+            `The server refused ${count} item(s) for run ${this.runId}: ${error.message}`,
+          );
+          continue;
+        }
+        this.putBack(batch);
+        this.transportFailures++;
+        diag.once(
+          `transport:${this.runId}`,
+          'error',
+          `Could not send data for run ${this.runId}; it stays queued (${this.queued()} items) and is sent again later: ${
+            error instanceof Error ? error.message : String(error)
+          }`,
+        );
+        return;
+      }
+    }
+  }
+
+  private takeBatch(): LogBatch {
+    let budget = LIMITS.maxBatchBytes - 1000;
+    let entities = 0;
+    const params: KeyValue[] = [];
+    while (params.length < LIMITS.maxParamsTagsPerBatch && this.params.length > 0) {
+      const next = this.params[0]!;
+      const size = itemBytes(next.key, next.value);
+      if (size > budget && entities > 0) break;
+      // The server refuses a batch holding the same param key twice, even with equal values.
+      if (params.some((param) => param.key === next.key)) break;
+      params.push(this.params.shift()!);
+      budget -= size;
+      entities++;
+    }
+    const tags: KeyValue[] = [];
+    for (const [key, value] of this.tags) {
+      if (tags.length >= LIMITS.maxParamsTagsPerBatch) break;
+      const size = itemBytes(key, value);
+      if (size > budget && entities > 0) break;
+      tags.push({ key, value });
+      this.tags.delete(key);
+      budget -= size;
+      entities++;
+    }
+    let metricCount = 0;
+    const metricLimit = Math.min(LIMITS.maxMetricsPerBatch, LIMITS.maxEntitiesPerBatch - entities);
+    while (metricCount < metricLimit && metricCount < this.metrics.length) {
+      const size = itemBytes(this.metrics[metricCount]!.key, 0);
+      if (size > budget && entities + metricCount > 0) break;
+      budget -= size;
+      metricCount++;
+    }
+    const metrics = this.metrics.splice(0, metricCount);
+    const batch: LogBatch = {};
+    if (metrics.length > 0) batch.metrics = metrics;
+    if (params.length > 0) batch.params = params;
+    if (tags.length > 0) batch.tags = tags;
+    return batch;
+  }
+
+  private putBack(batch: LogBatch): void {
+    if (batch.metrics) this.metrics = batch.metrics.concat(this.metrics);
+    if (batch.params) this.params = batch.params.concat(this.params);
+    for (const tag of batch.tags ?? []) {
+      // A newer value queued meanwhile wins over the one that failed.
+      if (!this.tags.has(tag.key)) this.tags.set(tag.key, tag.value);
+    }
+    this.enforceBound();
+  }
+
+  private enforceBound(): void {
+    const excess = this.queued() - this.maxQueuedItems;
+    if (excess <= 0) return;
+    const dropped = Math.min(excess, this.metrics.length);
+    this.metrics.splice(0, dropped);
+    this.counters.dropped += dropped;
+    diag.once(
+      `dropped:${this.runId}`,
+      'error',
+      `The send queue of run ${this.runId} is full (${this.maxQueuedItems} items) while the server does not take data: the oldest metric points are being dropped. Raise maxQueuedItems or check the server.`,
+    );
+  }
+}
