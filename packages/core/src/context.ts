@@ -31,6 +31,8 @@ export function contextState(): ContextState {
  * ```
  */
 export function getActiveRun(): Run | undefined {
-  const state = contextState();
+  // Reads the slot without creating it, so that asking costs nothing while tracking is off.
+  const state = (globalThis as { [SLOT]?: ContextState })[SLOT];
+  if (!state) return undefined;
   return state.storage?.getStore() ?? state.stack[state.stack.length - 1];
 }
