@@ -1,1 +1,6 @@
 export { createMemoryStore, MemoryStore } from './memory-store.js';
+export {
+  describeStoreContract,
+  type StoreContractFixture,
+  type StoreContractOptions,
+} from './store-contract.js';
