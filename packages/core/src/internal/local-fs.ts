@@ -59,23 +59,28 @@ export async function createFileExclusive(
 
 /**
  * Appends whole lines to a file with one `write()` on a descriptor opened with `O_APPEND`, so lines of
- * concurrent writers never interleave and a killed process leaves at most its own last line unfinished.
- * If the file ends with an unfinished line (a crash of an earlier writer), a newline is written first so
- * the new lines stay readable.
+ * concurrent writers never interleave. If the file ends with an unfinished line (an earlier writer hit
+ * a full disk or a power cut mid-write), that fragment is cut off first: MLflow's reader fails on a
+ * malformed line, and a point whose write failed was never acknowledged.
  */
 export async function appendLines(path: string, lines: string, checkTail: boolean): Promise<void> {
   const handle = await open(path, 'a+');
   try {
-    let prefix = '';
     if (checkTail) {
       const { size } = await handle.stat();
       if (size > 0) {
-        const last = Buffer.alloc(1);
-        await handle.read(last, 0, 1, size - 1);
-        if (last[0] !== 0x0a) prefix = '\n';
+        const length = Math.min(size, 64 * 1024);
+        const tail = Buffer.alloc(length);
+        await handle.read(tail, 0, length, size - length);
+        if (tail[length - 1] !== 0x0a) {
+          const lastNewline = tail.lastIndexOf(0x0a);
+          await handle.truncate(
+            lastNewline === -1 ? Math.max(0, size - length) : size - length + lastNewline + 1,
+          );
+        }
       }
     }
-    await handle.write(prefix + lines);
+    await handle.write(lines);
   } finally {
     await handle.close();
   }
