@@ -1,0 +1,157 @@
+import { diag, getActiveRun, type Run, resolveEnabled, startRun } from '@mlflow-kit/core';
+import {
+  isMlflowCallback,
+  type MlflowCallbackOptions,
+  mlflowCallback,
+  type TfjsModuleInfo,
+} from './callback.js';
+import { callbackList } from './internal/params.js';
+import type { FitArgsLike, LayersModelLike } from './internal/tfjs-types.js';
+
+/** The parts of the `tf` module {@link autolog} patches and reads. */
+export interface AutologTfModule extends TfjsModuleInfo {
+  /** `tf.LayersModel`: its `fit` and `fitDataset` are patched. */
+  LayersModel: { prototype: object };
+  /** `tf.Sequential`: patched too, so a `Sequential` is logged as itself rather than as its inner model. */
+  Sequential?: { prototype: object };
+}
+
+/** Options of {@link autolog}: the `tf` module, and what every patched `fit` passes to {@link mlflowCallback}. */
+export interface AutologOptions
+  extends Omit<MlflowCallbackOptions, 'run' | 'callbacks' | 'fitArgs' | 'model' | 'tf' | 'fitKind'> {
+  /** The `tf` module whose `LayersModel` is patched: `@tensorflow/tfjs`, `@tensorflow/tfjs-node`, ... */
+  tf: AutologTfModule;
+}
+
+type FitMethod = (this: unknown, ...args: unknown[]) => Promise<unknown>;
+const METHODS = ['fit', 'fitDataset'] as const;
+const SLOT = Symbol.for('@mlflow-kit/tfjs/autolog/v0');
+
+/** The error tag set on a run that autolog ended FAILED. */
+export const ERROR_TAG = 'mlflow-kit.error';
+
+function holder(): { [SLOT]?: () => void } {
+  return globalThis as { [SLOT]?: () => void };
+}
+
+function hasMlflowCallback(callbacks: unknown): boolean {
+  return callbackList(callbacks).some(isMlflowCallback);
+}
+
+/**
+ * Turns on MLflow autologging for TensorFlow.js: patches `fit` and `fitDataset` of `tf.LayersModel` (and
+ * `tf.Sequential`) so that every training run is logged by {@link mlflowCallback}, with no other change to the
+ * training code. When no run is active, each call gets its own run (tagged `mlflow.autologging=tfjs`), ended
+ * FINISHED — or FAILED when training throws, with the error in the `mlflow-kit.error` tag. Your callbacks
+ * keep working: they run inside the MLflow callback.
+ *
+ * With tracking off (the default; `enabled` or `MLFLOW_KIT_ENABLED`) it patches nothing at all. Calling it
+ * again replaces the previous patch. Returns a function that undoes the patch.
+ *
+ * @example
+ * ```ts
+ * import * as tf from '@tensorflow/tfjs-node';
+ * import { autolog } from '@mlflow-kit/tfjs';
+ *
+ * const disable = autolog({ tf, experimentName: 'iris' }); // MLFLOW_KIT_ENABLED=1 turns tracking on
+ * await model.fit(xs, ys, { epochs: 50, validationSplit: 0.2 });
+ * disable();
+ * ```
+ */
+export function autolog(options: AutologOptions): () => void {
+  if (!resolveEnabled(options).enabled) return () => {};
+  holder()[SLOT]?.();
+  const { tf, ...callbackOptions } = options;
+  const prototypes = [tf.LayersModel.prototype, tf.Sequential?.prototype].filter(
+    (prototype, index, all): prototype is object =>
+      prototype !== undefined && all.indexOf(prototype) === index,
+  );
+  // Set while a patched call starts the original: Sequential.fit calls its inner model's fit synchronously,
+  // and that inner call must not be logged a second time.
+  let inside = false;
+  const restore: (() => void)[] = [];
+
+  const patch = (original: FitMethod, kind: 'fit' | 'fitDataset'): FitMethod => {
+    const argIndex = kind === 'fit' ? 2 : 1;
+    return function patched(this: unknown, ...args: unknown[]): Promise<unknown> {
+      const fitArgs = (args[argIndex] ?? {}) as FitArgsLike;
+      if (inside || hasMlflowCallback(fitArgs.callbacks)) return original.apply(this, args);
+      return train(this, args, fitArgs);
+    };
+
+    async function train(model: unknown, args: unknown[], fitArgs: FitArgsLike): Promise<unknown> {
+      let run: Run | undefined = getActiveRun();
+      let ownsRun = false;
+      if (!run) {
+        try {
+          run = await startRun({
+            ...callbackOptions,
+            tags: { 'mlflow.autologging': 'tfjs', ...callbackOptions.tags },
+          });
+          ownsRun = true;
+        } catch (error) {
+          diag.once(
+            '@mlflow-kit/tfjs:autolog-start',
+            'warn',
+            `autolog could not start a run; training goes on unlogged: ${String(error)}`,
+          );
+          return original.apply(model, args);
+        }
+      }
+      const callback = mlflowCallback({
+        ...callbackOptions,
+        run,
+        tf,
+        model: model as LayersModelLike,
+        fitArgs,
+        fitKind: kind,
+        ...(fitArgs.callbacks !== undefined
+          ? { callbacks: fitArgs.callbacks as NonNullable<MlflowCallbackOptions['callbacks']> }
+          : {}),
+      });
+      const patchedArgs = [...args];
+      patchedArgs[argIndex] = { ...fitArgs, callbacks: callback };
+      let training: Promise<unknown>;
+      inside = true;
+      try {
+        training = original.apply(model, patchedArgs);
+      } finally {
+        inside = false;
+      }
+      try {
+        const history = await training;
+        if (ownsRun) await run.end({ status: 'FINISHED' });
+        return history;
+      } catch (error) {
+        if (ownsRun) {
+          try {
+            run.setTag(ERROR_TAG, error instanceof Error ? `${error.name}: ${error.message}` : String(error));
+          } catch {
+            // The run still ends FAILED below.
+          }
+          await run.end({ status: 'FAILED' });
+        }
+        throw error;
+      }
+    }
+  };
+
+  for (const prototype of prototypes) {
+    const target = prototype as Record<string, unknown>;
+    for (const method of METHODS) {
+      if (!Object.hasOwn(target, method) || typeof target[method] !== 'function') continue;
+      const original = target[method] as FitMethod;
+      const replacement = patch(original, method);
+      target[method] = replacement;
+      restore.push(() => {
+        if (target[method] === replacement) target[method] = original;
+      });
+    }
+  }
+  const undo = (): void => {
+    for (const step of restore.splice(0)) step();
+    if (holder()[SLOT] === undo) delete holder()[SLOT];
+  };
+  holder()[SLOT] = undo;
+  return undo;
+}

@@ -1,0 +1,243 @@
+import { getActiveRun, startRun } from '@mlflow-kit/core';
+import { createMemoryStore } from '@mlflow-kit/core/testing';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { mlflowCallback } from './callback.js';
+import { smallClassifier, trainingData, useWasm } from './internal/test-models.js';
+
+let tf: Awaited<ReturnType<typeof useWasm>>;
+beforeAll(async () => {
+  tf = await useWasm();
+});
+
+afterEach(async () => {
+  // A failed test must not leave its run active for the next one.
+  for (let run = getActiveRun(); run; run = getActiveRun()) await run.end();
+});
+
+const decode = (bytes: Uint8Array | undefined): string => new TextDecoder().decode(bytes);
+
+describe('mlflowCallback', () => {
+  it('logs params, per-epoch metrics with val_*, tags, the summary and the model for model.fit', async () => {
+    const store = createMemoryStore();
+    const run = await startRun({ enabled: true, store });
+    const model = smallClassifier();
+    const { xs, ys } = trainingData();
+    const fitArgs = { epochs: 3, batchSize: 8, validationSplit: 0.25 };
+    await model.fit(xs, ys, { ...fitArgs, callbacks: mlflowCallback({ run, tf, fitArgs, model }) });
+    await run.end();
+
+    const [record] = store.runs();
+    expect(record?.info.status).toBe('FINISHED');
+    expect(record?.data.params).toMatchObject({
+      epochs: '3',
+      batch_size: '8',
+      initial_epoch: '0',
+      steps_per_epoch: 'None',
+      validation_split: '0.25',
+      validation_data: 'false',
+      shuffle: 'true',
+      class_weight: 'None',
+      opt_name: 'Adam',
+      opt_learning_rate: '0.01',
+      opt_beta_1: '0.9',
+      opt_beta_2: '0.999',
+      loss_function: 'categoricalCrossentropy',
+      compiled_metrics: 'accuracy',
+      num_layers: '2',
+      total_params: '67',
+      trainable_params: '67',
+    });
+    expect(record?.data.tags).toMatchObject({ 'tfjs.version': tf.version.tfjs, 'tfjs.backend': 'wasm' });
+    for (const key of ['loss', 'acc', 'val_loss', 'val_acc', 'epoch_duration_seconds']) {
+      expect(record?.history[key]?.map((point) => point.step)).toEqual([0, 1, 2]);
+    }
+    const root = run.artifactUri;
+    expect(decode(store.artifacts.get(`${root}/model_summary.txt`))).toContain('Total params: 67');
+    const mlmodel = decode(store.artifacts.get(`${root}/model/MLmodel`));
+    expect(mlmodel).toContain('tfjs:');
+    expect(mlmodel).toMatch(new RegExp(`^run_id: "?${run.runId}"?$`, 'm'));
+    expect(mlmodel).toContain(
+      '"[{\\"type\\":\\"tensor\\",\\"tensor-spec\\":{\\"dtype\\":\\"float32\\",\\"shape\\":[-1,4]}}]"',
+    );
+    expect(JSON.parse(decode(store.artifacts.get(`${root}/model/model.json`)))).toMatchObject({
+      format: 'layers-model',
+      weightsManifest: [{ paths: ['group1-shard1of1.bin'] }],
+    });
+    expect(store.artifacts.get(`${root}/model/group1-shard1of1.bin`)?.byteLength).toBe(67 * 4);
+  });
+
+  it('logs batch metrics every N batches at the global batch count', async () => {
+    const store = createMemoryStore();
+    const run = await startRun({ enabled: true, store });
+    const model = smallClassifier();
+    const { xs, ys } = trainingData(48);
+    await model.fit(xs, ys, {
+      epochs: 2,
+      batchSize: 8,
+      callbacks: mlflowCallback({ run, logEvery: 2, logModel: false }),
+    });
+    await run.end();
+    const [record] = store.runs();
+    // 6 batches per epoch, 12 in all: every second one.
+    expect(record?.history.batch_loss?.map((point) => point.step)).toEqual([2, 4, 6, 8, 10, 12]);
+    expect(record?.history.batch_acc).toHaveLength(6);
+    expect(record?.history.batch_batch).toBeUndefined();
+    expect(record?.history.loss?.map((point) => point.step)).toEqual([0, 1]);
+  });
+
+  it('logs steps_per_epoch and the batch size seen for model.fitDataset', async () => {
+    const store = createMemoryStore();
+    const run = await startRun({ enabled: true, store });
+    const model = smallClassifier();
+    const { xs, ys } = trainingData(48);
+    const dataset = tf.data
+      .zip({ xs: tf.data.array(xs.unstack()), ys: tf.data.array(ys.unstack()) })
+      .batch(12);
+    await model.fitDataset(dataset.repeat(), {
+      epochs: 2,
+      batchesPerEpoch: 4,
+      validationData: dataset,
+      callbacks: mlflowCallback({ run, logEvery: 'batch', logModel: false }),
+    });
+    await run.end();
+    const [record] = store.runs();
+    expect(record?.data.params).toMatchObject({
+      epochs: '2',
+      steps_per_epoch: '4',
+      batch_size: '12',
+      do_validation: 'true',
+    });
+    expect(record?.history.val_loss?.map((point) => point.step)).toEqual([0, 1]);
+    expect(record?.history.batch_loss?.map((point) => point.step)).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
+  });
+
+  it('logs early stopping settings and the epoch it stopped at', async () => {
+    const store = createMemoryStore();
+    const run = await startRun({ enabled: true, store });
+    const model = smallClassifier();
+    const { xs, ys } = trainingData();
+    const earlyStopping = tf.callbacks.earlyStopping({ monitor: 'loss', patience: 1, minDelta: 10 });
+    await model.fit(xs, ys, {
+      epochs: 20,
+      callbacks: mlflowCallback({ run, tf, callbacks: [earlyStopping], logModel: false }),
+    });
+    await run.end();
+    const [record] = store.runs();
+    expect(record?.data.params).toMatchObject({
+      monitor: 'loss',
+      min_delta: '10',
+      patience: '1',
+      baseline: 'None',
+      restore_best_weights: 'false',
+      mode: 'auto',
+    });
+    expect(record?.history.stopped_epoch).toEqual([expect.objectContaining({ value: 1, step: 0 })]);
+    expect(record?.history.loss).toHaveLength(2);
+  });
+
+  it('sees the model as a plain callback object when given the model', async () => {
+    const store = createMemoryStore();
+    const run = await startRun({ enabled: true, store });
+    const model = smallClassifier();
+    const { xs, ys } = trainingData();
+    await model.fit(xs, ys, { epochs: 1, callbacks: mlflowCallback({ run, model, logModel: false }) });
+    await run.end();
+    expect(store.runs()[0]?.data.params).toMatchObject({ opt_name: 'Adam', total_params: '67' });
+    expect(store.artifacts.has(`${run.artifactUri}/model_summary.txt`)).toBe(true);
+  });
+
+  it('runs the user callbacks it wraps, tfjs callbacks and plain objects alike', async () => {
+    const store = createMemoryStore();
+    const run = await startRun({ enabled: true, store });
+    const model = smallClassifier();
+    const { xs, ys } = trainingData();
+    const seen: string[] = [];
+    const plain = {
+      onEpochEnd: async (epoch: number, logs?: { loss?: number }) => {
+        seen.push(`epoch ${epoch} ${typeof logs?.loss}`);
+      },
+      onBatchEnd: async () => {
+        seen.push('batch');
+      },
+    };
+    const history = new tf.History();
+    await model.fit(xs, ys, {
+      epochs: 2,
+      batchSize: 24,
+      callbacks: mlflowCallback({ run, tf, callbacks: [history, plain], logModel: false }),
+    });
+    await run.end();
+    expect(seen).toEqual(['batch', 'batch', 'epoch 0 number', 'batch', 'batch', 'epoch 1 number']);
+    expect(history.history.loss).toHaveLength(2);
+  });
+
+  it('also works in a list after tfjs callbacks, with or without tf', async () => {
+    const store = createMemoryStore();
+    const run = await startRun({ enabled: true, store });
+    const model = smallClassifier();
+    const { xs, ys } = trainingData();
+    const earlyStopping = tf.callbacks.earlyStopping({ monitor: 'loss', patience: 50 });
+    await model.fit(xs, ys, {
+      epochs: 2,
+      batchSize: 24,
+      callbacks: [earlyStopping, mlflowCallback({ run, logModel: false }) as never],
+    });
+    await run.end();
+    expect(store.runs()[0]?.history.loss?.map((point) => point.step)).toEqual([0, 1]);
+  });
+
+  it('also works as a tf.Callback in a list with tfjs callbacks', async () => {
+    const store = createMemoryStore();
+    const run = await startRun({ enabled: true, store });
+    const model = smallClassifier();
+    const { xs, ys } = trainingData();
+    const earlyStopping = tf.callbacks.earlyStopping({ monitor: 'loss', patience: 50 });
+    await model.fit(xs, ys, {
+      epochs: 2,
+      batchSize: 24,
+      callbacks: [earlyStopping, mlflowCallback({ run, tf, logEvery: 'batch', logModel: false }) as never],
+    });
+    await run.end();
+    const [record] = store.runs();
+    expect(record?.history.loss?.map((point) => point.step)).toEqual([0, 1]);
+    expect(record?.history.batch_loss).toHaveLength(4);
+  });
+
+  it('never throws into fit when the store fails, and training finishes', async () => {
+    const store = createMemoryStore();
+    const run = await startRun({ enabled: true, store, flushIntervalMs: 60_000 });
+    store.uploadArtifact = async () => {
+      throw new Error('disk full');
+    };
+    const model = smallClassifier();
+    const { xs, ys } = trainingData();
+    const history = await model.fit(xs, ys, { epochs: 2, callbacks: mlflowCallback({ run }) });
+    expect(history.history.loss).toHaveLength(2);
+    await run.end();
+    expect(store.runs()[0]?.history.loss).toHaveLength(2);
+  });
+
+  it('starts and ends its own run when none is active and tracking is on', async () => {
+    const store = createMemoryStore();
+    const model = smallClassifier();
+    const { xs, ys } = trainingData();
+    const callback = mlflowCallback({ enabled: true, store, experimentName: 'own', logModel: false });
+    await model.fit(xs, ys, { epochs: 1, callbacks: callback });
+    const [record] = store.runs();
+    expect(record?.info.status).toBe('FINISHED');
+    expect(callback.run?.runId).toBe(record?.info.runId);
+  });
+
+  it('records nothing and adds no batch hook when tracking is off', async () => {
+    const callback = mlflowCallback({ enabled: false, logEvery: 'batch' });
+    expect(callback.onBatchEnd).toBeUndefined();
+    const model = smallClassifier();
+    const { xs, ys } = trainingData();
+    await model.fit(xs, ys, { epochs: 1, callbacks: callback });
+    expect(callback.run).toBeUndefined();
+  });
+
+  it('rejects a logEvery that is not epoch, batch or a positive whole number', () => {
+    expect(() => mlflowCallback({ logEvery: 0.5 })).toThrow(/logEvery/);
+  });
+});

@@ -1,0 +1,17 @@
+export { type AutologOptions, type AutologTfModule, autolog, ERROR_TAG } from './autolog.js';
+export {
+  isMlflowCallback,
+  type LogEvery,
+  MlflowCallback,
+  type MlflowCallbackOptions,
+  mlflowCallback,
+  type TfjsCallback,
+  type TfjsModuleInfo,
+} from './callback.js';
+export {
+  type LoadModelOptions,
+  loadModel,
+  type ResolvedModelLocation,
+  resolveModelUri,
+} from './load-model.js';
+export { type LogModelOptions, logModel, type ModelInfo } from './log-model.js';
