@@ -1,0 +1,254 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { createClient, getActiveRun, startRun } from '@mlflow-kit/core';
+import { autolog, ERROR_TAG, loadModel, logModel, mlflowCallback } from '@mlflow-kit/tfjs';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { python as runPython, trackingUri, uniqueName } from '../helpers/python.js';
+import { classifier, data, tf, useWasm } from './helpers.js';
+
+/** MLflow's telemetry thread can die noisily on exit; it is off here. */
+const python = <T>(code: string, env: Record<string, string> = {}): Promise<T> =>
+  runPython<T>(code, { MLFLOW_DISABLE_TELEMETRY: 'true', ...env });
+
+interface PyRun {
+  status: string;
+  params: Record<string, string>;
+  tags: Record<string, string>;
+  history: Record<string, [number, number][]>;
+  artifacts: string[];
+  mlmodel?: {
+    flavors: Record<string, Record<string, unknown>>;
+    inputs: unknown;
+    outputs: unknown;
+    run_id: string;
+  };
+}
+
+/** What the official Python client sees of a run: status, params, tags, metric histories, artifact files, MLmodel. */
+function readRun(runId: string, env: Record<string, string> = {}): Promise<PyRun> {
+  return python<PyRun>(
+    `
+import json, mlflow
+from mlflow.tracking import MlflowClient
+from mlflow.models import Model
+c = MlflowClient()
+r = c.get_run("${runId}")
+def walk(path):
+    out = []
+    for f in c.list_artifacts("${runId}", path):
+        out.extend(walk(f.path) if f.is_dir else [f.path])
+    return out
+files = walk(None)
+history = {k: [[m.step, m.value] for m in sorted(c.get_metric_history("${runId}", k), key=lambda m: (m.step, m.timestamp))] for k in r.data.metrics}
+res = {"status": r.info.status, "params": r.data.params, "tags": r.data.tags, "history": history, "artifacts": sorted(files)}
+if "model/MLmodel" in files:
+    m = Model.load("runs:/${runId}/model")
+    res["mlmodel"] = {"flavors": m.flavors, "inputs": m.signature.inputs.to_dict(), "outputs": m.signature.outputs.to_dict(), "run_id": m.run_id}
+print(json.dumps(res))
+`,
+    env,
+  );
+}
+
+const undo: (() => void)[] = [];
+beforeAll(useWasm);
+afterEach(async () => {
+  for (const step of undo.splice(0)) step();
+  for (let run = getActiveRun(); run; run = getActiveRun()) await run.end();
+});
+
+/** The one run of an experiment, by experiment name. */
+async function onlyRun(experimentName: string): Promise<string> {
+  const client = createClient({ trackingUri: trackingUri() });
+  const experiment = await client.getExperimentByName(experimentName);
+  const runs = await client.searchAllRuns({ experimentIds: [experiment!.experimentId] });
+  expect(runs).toHaveLength(1);
+  return runs[0]!.info.runId;
+}
+
+const steps = (points: [number, number][] | undefined): number[] => (points ?? []).map(([step]) => step);
+
+describe('tfjs autologging against the real MLflow server', () => {
+  it('a real fit: Python sees params, epoch histories, tags, the summary and the model', async () => {
+    const experimentName = uniqueName('tfjs');
+    undo.push(autolog({ tf, enabled: true, trackingUri: trackingUri(), experimentName }));
+    const model = classifier();
+    const { xs, ys } = data();
+    await model.fit(xs, ys, { epochs: 4, batchSize: 16, validationSplit: 0.25 });
+    const run = await readRun(await onlyRun(experimentName));
+
+    expect(run.status).toBe('FINISHED');
+    expect(run.params).toMatchObject({
+      epochs: '4',
+      batch_size: '16',
+      initial_epoch: '0',
+      validation_split: '0.25',
+      shuffle: 'true',
+      class_weight: 'None',
+      opt_name: 'Adam',
+      opt_learning_rate: '0.01',
+      loss_function: 'categoricalCrossentropy',
+      num_layers: '2',
+      total_params: '67',
+      trainable_params: '67',
+    });
+    expect(run.tags).toMatchObject({
+      'mlflow.autologging': 'tfjs',
+      'tfjs.version': '4.22.0',
+      'tfjs.backend': 'wasm',
+    });
+    for (const key of ['loss', 'acc', 'val_loss', 'val_acc', 'epoch_duration_seconds'])
+      expect(steps(run.history[key])).toEqual([0, 1, 2, 3]);
+    expect(run.artifacts).toEqual([
+      'model/MLmodel',
+      'model/group1-shard1of1.bin',
+      'model/model.json',
+      'model_summary.txt',
+    ]);
+    expect(run.mlmodel?.flavors.tfjs).toMatchObject({
+      format: 'layers-model',
+      model_file: 'model.json',
+      tfjs_version: '4.22.0',
+    });
+    expect(run.mlmodel?.inputs).toEqual([
+      { type: 'tensor', 'tensor-spec': { dtype: 'float32', shape: [-1, 4] } },
+    ]);
+    expect(run.mlmodel?.outputs).toEqual([
+      { type: 'tensor', 'tensor-spec': { dtype: 'float32', shape: [-1, 3] } },
+    ]);
+  });
+
+  it('a fitDataset with per-batch logging: Python sees steps_per_epoch and batch histories at the global step', async () => {
+    const experimentName = uniqueName('tfjs');
+    undo.push(
+      autolog({
+        tf,
+        enabled: true,
+        trackingUri: trackingUri(),
+        experimentName,
+        logEvery: 2,
+        logModel: false,
+      }),
+    );
+    const model = classifier();
+    const { xs, ys } = data(48);
+    const dataset = tf.data
+      .zip({ xs: tf.data.array(xs.unstack()), ys: tf.data.array(ys.unstack()) })
+      .batch(12);
+    await model.fitDataset(dataset.repeat(), { epochs: 3, batchesPerEpoch: 4, validationData: dataset });
+    const run = await readRun(await onlyRun(experimentName));
+    expect(run.params).toMatchObject({
+      epochs: '3',
+      steps_per_epoch: '4',
+      batch_size: '12',
+      validation_data: 'true',
+    });
+    expect(steps(run.history.val_loss)).toEqual([0, 1, 2]);
+    expect(steps(run.history.batch_loss)).toEqual([2, 4, 6, 8, 10, 12]);
+    expect(run.artifacts).toEqual(['model_summary.txt']);
+  });
+
+  it('an early-stopped run: Python sees the early-stopping params and stopped_epoch', async () => {
+    const experimentName = uniqueName('tfjs');
+    undo.push(autolog({ tf, enabled: true, trackingUri: trackingUri(), experimentName, logModel: false }));
+    const model = classifier();
+    const { xs, ys } = data();
+    await model.fit(xs, ys, {
+      epochs: 30,
+      callbacks: [tf.callbacks.earlyStopping({ monitor: 'loss', patience: 2, minDelta: 5 })],
+    });
+    const run = await readRun(await onlyRun(experimentName));
+    expect(run.params).toMatchObject({
+      monitor: 'loss',
+      min_delta: '5',
+      patience: '2',
+      baseline: 'None',
+      restore_best_weights: 'false',
+    });
+    expect(run.history.stopped_epoch).toEqual([[0, 2]]);
+    expect(steps(run.history.loss)).toEqual([0, 1, 2]);
+  });
+
+  it('a failing run: Python sees it FAILED with the error tag, and fit still throws', async () => {
+    const experimentName = uniqueName('tfjs');
+    undo.push(autolog({ tf, enabled: true, trackingUri: trackingUri(), experimentName }));
+    const model = classifier();
+    const { xs } = data();
+    const failure = await model.fit(xs, tf.zeros([48, 5]), { epochs: 2 }).catch((error: unknown) => error);
+    expect(failure).toBeInstanceOf(Error);
+    const run = await readRun(await onlyRun(experimentName));
+    expect(run.status).toBe('FAILED');
+    expect(run.tags[ERROR_TAG]).toContain((failure as Error).message.slice(0, 40));
+  });
+
+  it('registers the model; loadModel by alias, version, latest and runs:/ predicts what the trained model predicts', async () => {
+    const name = uniqueName('tfjs-iris');
+    const run = await startRun({
+      enabled: true,
+      trackingUri: trackingUri(),
+      experimentName: uniqueName('tfjs'),
+    });
+    const model = classifier();
+    const { xs, ys } = data();
+    await model.fit(xs, ys, { epochs: 3, callbacks: mlflowCallback({ tf, run, logModel: false }) });
+    const info = await logModel(run, model, 'model', { registeredModelName: name, tf });
+    await run.end();
+    expect(info?.registeredModelVersion).toBe('1');
+
+    const client = createClient({ trackingUri: trackingUri() });
+    await client.setRegisteredModelAlias(name, 'champion', '1');
+    const expected = (model.predict(xs) as tf.Tensor).arraySync();
+    for (const uri of [
+      `models:/${name}@champion`,
+      `models:/${name}/1`,
+      `models:/${name}/latest`,
+      `runs:/${run.runId}/model`,
+    ]) {
+      const loaded = await loadModel(uri, { tf, trackingUri: trackingUri() });
+      expect((loaded.predict(xs) as tf.Tensor).arraySync(), uri).toEqual(expected);
+    }
+
+    const seen = await python<{ source: string; run_id: string; files: string[] }>(`
+import json, os, mlflow
+from mlflow.tracking import MlflowClient
+c = MlflowClient()
+v = c.get_model_version_by_alias("${name}", "champion")
+path = mlflow.artifacts.download_artifacts("models:/${name}@champion")
+print(json.dumps({"source": v.source, "run_id": v.run_id, "files": sorted(os.listdir(path))}))
+`);
+    expect(seen.run_id).toBe(run.runId);
+    expect(seen.source).toBe(`${run.artifactUri}/model`);
+    // Python adds its own registered_model_meta file to the download.
+    expect(seen.files).toEqual(expect.arrayContaining(['MLmodel', 'group1-shard1of1.bin', 'model.json']));
+  });
+});
+
+describe('tfjs autologging into the local store', () => {
+  let dir: string;
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'mlflow-kit-tfjs-'));
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('Python reads a run logged to ./mlruns, and loadModel reads the model back', async () => {
+    const uri = pathToFileURL(join(dir, 'mlruns')).href;
+    const experimentName = uniqueName('tfjs-local');
+    undo.push(autolog({ tf, enabled: true, trackingUri: uri, experimentName }));
+    const model = classifier();
+    const { xs, ys } = data();
+    await model.fit(xs, ys, { epochs: 2, validationSplit: 0.25 });
+    const client = createClient({ trackingUri: uri });
+    const experiment = await client.getExperimentByName(experimentName);
+    const [record] = await client.searchAllRuns({ experimentIds: [experiment!.experimentId] });
+    const run = await readRun(record!.info.runId, { MLFLOW_TRACKING_URI: uri });
+    expect(run.status).toBe('FINISHED');
+    expect(steps(run.history.val_loss)).toEqual([0, 1]);
+    expect(run.mlmodel?.flavors.tfjs).toMatchObject({ format: 'layers-model' });
+    const loaded = await loadModel(`runs:/${record!.info.runId}/model`, { tf, trackingUri: uri });
+    expect((loaded.predict(xs) as tf.Tensor).arraySync()).toEqual(
+      (model.predict(xs) as tf.Tensor).arraySync(),
+    );
+  });
+});
