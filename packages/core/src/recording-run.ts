@@ -71,6 +71,7 @@ export class RecordingRun implements Run {
   readonly parentRunId: string | undefined;
   private readonly logger: RunLogger;
   private readonly params = new Map<string, string>();
+  private readonly metricKeys = new Set<string>();
   private loggedArtifacts: { path: string; type: string }[] = [];
   private ended: Promise<void> | undefined;
 
@@ -135,20 +136,33 @@ export class RecordingRun implements Run {
   }
 
   logMetric(key: string, value: number, options?: LogMetricOptions): void {
-    this.logMetrics({ [key]: value }, options);
+    const timestamp = options?.timestamp ?? Date.now();
+    const step = options?.step ?? 0;
+    this.checkPoint(key, step, timestamp);
+    this.logger.addMetric({ key, value: typeof value === 'number' ? value : toMetricValue(key, value), timestamp, step });
   }
 
   logMetrics(metrics: Record<string, number>, options: LogMetricOptions = {}): void {
     const timestamp = options.timestamp ?? Date.now();
     const step = options.step ?? 0;
     const points: Metric[] = [];
-    for (const [key, raw] of Object.entries(metrics)) {
-      validateKey('metric', key);
-      validateStep(key, step);
-      validateTimestamp(key, timestamp);
-      points.push({ key, value: toMetricValue(key, raw), timestamp, step });
+    // Validate every entry before queueing any, so a bad one leaves nothing half-logged.
+    for (const key in metrics) {
+      const raw = metrics[key];
+      this.checkPoint(key, step, timestamp);
+      points.push({ key, value: typeof raw === 'number' ? raw : toMetricValue(key, raw), timestamp, step });
     }
     this.logger.addMetrics(points);
+  }
+
+  // Log calls sit in training loops: a key is checked against MLflow's rules once per run, not per point.
+  private checkPoint(key: string, step: number, timestamp: number): void {
+    if (!this.metricKeys.has(key)) {
+      validateKey('metric', key);
+      this.metricKeys.add(key);
+    }
+    if (!Number.isSafeInteger(step)) validateStep(key, step);
+    if (!Number.isSafeInteger(timestamp) || timestamp < 0) validateTimestamp(key, timestamp);
   }
 
   setTag(key: string, value: ParamValue): void {

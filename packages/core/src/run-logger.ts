@@ -63,6 +63,17 @@ export class RunLogger {
     return { ...this.counters, queued: this.queued() };
   }
 
+  /** Queues one metric point (already validated). */
+  addMetric(point: Metric): void {
+    this.metrics.push(point);
+    if (this.metrics.length >= LIMITS.maxMetricsPerBatch) {
+      this.enforceBound();
+      this.kick();
+    } else if (!this.timer && !this.sending) {
+      this.schedule();
+    }
+  }
+
   /** Queues metric points (already validated). */
   addMetrics(points: Metric[]): void {
     for (const point of points) this.metrics.push(point);
