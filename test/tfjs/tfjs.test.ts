@@ -4,9 +4,14 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { createClient, getActiveRun, startRun } from '@mlflow-kit/core';
 import { autolog, ERROR_TAG, loadModel, logModel, mlflowCallback } from '@mlflow-kit/tfjs';
+import * as tf from '@tensorflow/tfjs';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import {
+  smallClassifier as classifier,
+  trainingData as data,
+  useWasm,
+} from '../../packages/tfjs/src/internal/test-models.js';
 import { python as runPython, trackingUri, uniqueName } from '../helpers/python.js';
-import { classifier, data, tf, useWasm } from './helpers.js';
 
 /** MLflow's telemetry thread can die noisily on exit; it is off here. */
 const python = <T>(code: string, env: Record<string, string> = {}): Promise<T> =>
