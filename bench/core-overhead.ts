@@ -13,7 +13,12 @@ function step(work: number, seed: number): number {
   return x;
 }
 
-async function timeLoop(run: Run | undefined, steps: number, work: number, metricsPerStep: number): Promise<number> {
+async function timeLoop(
+  run: Run | undefined,
+  steps: number,
+  work: number,
+  metricsPerStep: number,
+): Promise<number> {
   const start = process.hrtime.bigint();
   let sink = 0;
   for (let s = 0; s < steps; s++) {
@@ -33,7 +38,11 @@ async function timeLoop(run: Run | undefined, steps: number, work: number, metri
 export async function benchCoreOverhead(opts: { trackingUri: string }): Promise<Record<string, number>> {
   const calls = 200_000;
   const off = await startRun({ enabled: false });
-  const on = await startRun({ enabled: true, trackingUri: opts.trackingUri, experimentName: `bench-core-${Date.now()}` });
+  const on = await startRun({
+    enabled: true,
+    trackingUri: opts.trackingUri,
+    experimentName: `bench-core-${Date.now()}`,
+  });
 
   // Per-call cost: interleave the variants and take medians, so drift affects all alike.
   const perCall: Record<'baseline' | 'off' | 'on', number[]> = { baseline: [], off: [], on: [] };
@@ -57,7 +66,12 @@ export async function benchCoreOverhead(opts: { trackingUri: string }): Promise<
 
   // End-to-end throughput: 100k points from the call to the server's acknowledgement.
   const points = 100_000;
-  const throughputRun = await startRun({ enabled: true, trackingUri: opts.trackingUri, experimentName: `bench-core-${Date.now()}`, nested: true });
+  const throughputRun = await startRun({
+    enabled: true,
+    trackingUri: opts.trackingUri,
+    experimentName: `bench-core-${Date.now()}`,
+    nested: true,
+  });
   const start = performance.now();
   for (let i = 0; i < points; i++) throughputRun.logMetric('loss', i, { step: i });
   await throughputRun.flush();

@@ -4,7 +4,7 @@ import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { type MlflowServer, MLFLOW_VERSION, startMlflowServer } from '../test/setup/mlflow-env.js';
+import { MLFLOW_VERSION, type MlflowServer, startMlflowServer } from '../test/setup/mlflow-env.js';
 import { benchCoreOverhead } from './core-overhead.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -18,8 +18,8 @@ async function optional(file: string, name: string): Promise<Bench | undefined> 
 }
 
 const only = process.argv.slice(2);
-let server: MlflowServer | undefined;
-const trackingUri = process.env.MLFLOW_BENCH_TRACKING_URI ?? (server = await startMlflowServer()).uri;
+const server: MlflowServer | undefined = process.env.MLFLOW_BENCH_TRACKING_URI ? undefined : await startMlflowServer();
+const trackingUri = process.env.MLFLOW_BENCH_TRACKING_URI ?? server!.uri;
 const results: Record<string, Record<string, number>> = {};
 try {
   const benches: [string, Bench | undefined][] = [
@@ -47,6 +47,9 @@ for (const [name, figures] of Object.entries(results)) {
 }
 const out = join(here, 'results');
 mkdirSync(out, { recursive: true });
-writeFileSync(join(out, 'latest.json'), `${JSON.stringify({ date: new Date().toISOString(), machine, results }, null, 2)}\n`);
+writeFileSync(
+  join(out, 'latest.json'),
+  `${JSON.stringify({ date: new Date().toISOString(), machine, results }, null, 2)}\n`,
+);
 writeFileSync(join(out, 'latest.md'), `${lines.join('\n')}\n`);
 console.log(lines.join('\n'));

@@ -44,7 +44,8 @@ describe('Run API against a real MLflow server, read back by the Python client',
     const before = Date.now();
     const run = await startRun({ ...options(), experimentName, runName: 'roundtrip', tags: { team: 'ml' } });
     run.logParams({ lr: 0.001, layers: [64, 32], optimizer: 'adam', dropout: null });
-    for (let step = 0; step < 1500; step++) run.logMetric('loss', 1 / (step + 1), { step, timestamp: 1_700_000_000_000 + step });
+    for (let step = 0; step < 1500; step++)
+      run.logMetric('loss', 1 / (step + 1), { step, timestamp: 1_700_000_000_000 + step });
     run.logMetric('weird', Number.NaN, { step: 0, timestamp: 1_700_000_000_000 });
     run.logMetric('weird', Number.POSITIVE_INFINITY, { step: 1, timestamp: 1_700_000_000_001 });
     run.logMetric('weird', Number.NEGATIVE_INFINITY, { step: 2, timestamp: 1_700_000_000_002 });
@@ -60,14 +61,22 @@ describe('Run API against a real MLflow server, read back by the Python client',
     expect(read.end_time).toBeGreaterThanOrEqual(read.start_time);
     expect(read.end_time).toBeLessThanOrEqual(after);
     expect(read.params).toEqual({ lr: '0.001', layers: '[64,32]', optimizer: 'adam', dropout: 'None' });
-    expect(read.tags).toMatchObject({ team: 'ml', stage: 'dev', 'nested/key': 'v', 'mlflow.runName': 'roundtrip', 'mlflow.source.type': 'LOCAL' });
+    expect(read.tags).toMatchObject({
+      team: 'ml',
+      stage: 'dev',
+      'nested/key': 'v',
+      'mlflow.runName': 'roundtrip',
+      'mlflow.source.type': 'LOCAL',
+    });
     expect(read.tags['mlflow.user']).toBeTruthy();
     expect(read.tags['mlflow.source.name']).toBeTruthy();
     expect(read.metrics['train/accuracy']).toBe(0.75);
 
     const loss = await readHistory(run.runId, 'loss');
     expect(loss).toHaveLength(1500);
-    expect(loss).toEqual(Array.from({ length: 1500 }, (_, step) => [1_700_000_000_000 + step, 1 / (step + 1), step]));
+    expect(loss).toEqual(
+      Array.from({ length: 1500 }, (_, step) => [1_700_000_000_000 + step, 1 / (step + 1), step]),
+    );
     // SQL stores keep NaN and clamp infinities to ±1.797e308 (MLflow's sanitize_metric_value).
     const weird = await readHistory(run.runId, 'weird');
     expect(weird[0]).toEqual([1_700_000_000_000, 'nan', 0]);
@@ -116,11 +125,31 @@ describe('Run API against a real MLflow server, read back by the Python client',
     await run.logArtifacts(dir, 'copy');
     await run.logText('héllo wörld', 'text/greeting.txt');
     await run.logDict({ a: 1, nested: { b: [1, 2] } }, 'config.yaml');
-    await run.logTable({ columns: ['epoch', 'loss'], data: [[0, 0.9], [1, 0.5]] }, 'eval/table.json');
-    await run.logImage({ width: 2, height: 1, data: Uint8Array.of(255, 0, 0, 255, 0, 0, 255, 255) }, 'images/pixels.png');
+    await run.logTable(
+      {
+        columns: ['epoch', 'loss'],
+        data: [
+          [0, 0.9],
+          [1, 0.5],
+        ],
+      },
+      'eval/table.json',
+    );
+    await run.logImage(
+      { width: 2, height: 1, data: Uint8Array.of(255, 0, 0, 255, 0, 0, 255, 255) },
+      'images/pixels.png',
+    );
     await run.end();
 
-    const listing = await python<{ root: string[]; copy: string[]; sha: string; greeting: string; yaml: unknown; table: unknown; image: number[] }>(`
+    const listing = await python<{
+      root: string[];
+      copy: string[];
+      sha: string;
+      greeting: string;
+      yaml: unknown;
+      table: unknown;
+      image: number[];
+    }>(`
 import json, hashlib, os, tempfile, yaml
 from mlflow import MlflowClient
 from mlflow.artifacts import download_artifacts
@@ -150,7 +179,13 @@ print(json.dumps({
     expect(listing.sha).toBe(createHash('sha256').update(binary).digest('hex'));
     expect(listing.greeting).toBe('héllo wörld');
     expect(listing.yaml).toEqual({ a: 1, nested: { b: [1, 2] } });
-    expect(listing.table).toEqual({ columns: ['epoch', 'loss'], data: [[0, 0.9], [1, 0.5]] });
+    expect(listing.table).toEqual({
+      columns: ['epoch', 'loss'],
+      data: [
+        [0, 0.9],
+        [1, 0.5],
+      ],
+    });
     expect(listing.image).toEqual([255, 0, 0, 255, 0, 0, 255, 255]);
   });
 
@@ -162,7 +197,9 @@ print(json.dumps({
     const resumed = await startRun({ ...options(), runId: first.runId });
     expect((await readRun(first.runId)).status).toBe('RUNNING');
     resumed.logParam('lr', 0.1);
-    expect(() => resumed.logParam('lr', 0.2)).toThrow('Param "lr" was already logged as "0.1" and cannot change to "0.2"');
+    expect(() => resumed.logParam('lr', 0.2)).toThrow(
+      'Param "lr" was already logged as "0.1" and cannot change to "0.2"',
+    );
     resumed.logMetric('loss', 0.5, { step: 1 });
     await resumed.end();
     expect((await readHistory(first.runId, 'loss')).map(([, value, step]) => [value, step])).toEqual([
@@ -190,7 +227,10 @@ print(json.dumps(r.info.run_id))
       [1, 2],
     ]);
     const experiment = await client.getExperimentByName(experimentName);
-    const found = await client.searchAllRuns({ experimentIds: [experiment!.experimentId], filter: "params.p = 'v'" });
+    const found = await client.searchAllRuns({
+      experimentIds: [experiment!.experimentId],
+      filter: "params.p = 'v'",
+    });
     expect(found.map((r) => r.info.runId)).toEqual([runId]);
   });
 });

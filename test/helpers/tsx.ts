@@ -11,4 +11,7 @@ export const REPO_ROOT = repoRoot;
  * `spawn(process.execPath, [...TSX_ARGS, script])`. A bare `--import tsx` would be resolved from the
  * child's cwd, which in tests is often a temporary directory.
  */
-export const TSX_ARGS: readonly string[] = ['--import', pathToFileURL(resolve(repoRoot, 'node_modules/tsx/dist/loader.mjs')).href];
+export const TSX_ARGS: readonly string[] = [
+  '--import',
+  pathToFileURL(resolve(repoRoot, 'node_modules/tsx/dist/loader.mjs')).href,
+];

@@ -1,4 +1,4 @@
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { homedir, tmpdir } from 'node:os';
@@ -38,11 +38,17 @@ export function ensureVenv(): void {
   mkdirSync(dirname(dir), { recursive: true });
   const python = process.env.MLFLOW_KIT_PYTHON ?? 'python3';
   process.stderr.write(`[mlflow-kit tests] installing mlflow==${MLFLOW_VERSION} into ${dir} (once)...\n`);
-  if (!existsSync(join(dir, 'bin', 'python'))) execFileSync(python, ['-m', 'venv', dir], { stdio: 'inherit' });
-  execFileSync(join(dir, 'bin', 'pip'), ['install', '-q', '--disable-pip-version-check', `mlflow==${MLFLOW_VERSION}`], {
-    stdio: 'inherit',
-  });
-  if (installedVersion() !== MLFLOW_VERSION) throw new Error(`mlflow ${MLFLOW_VERSION} did not install into ${dir}`);
+  if (!existsSync(join(dir, 'bin', 'python')))
+    execFileSync(python, ['-m', 'venv', dir], { stdio: 'inherit' });
+  execFileSync(
+    join(dir, 'bin', 'pip'),
+    ['install', '-q', '--disable-pip-version-check', `mlflow==${MLFLOW_VERSION}`],
+    {
+      stdio: 'inherit',
+    },
+  );
+  if (installedVersion() !== MLFLOW_VERSION)
+    throw new Error(`mlflow ${MLFLOW_VERSION} did not install into ${dir}`);
 }
 
 /** A free TCP port on 127.0.0.1. */
@@ -126,7 +132,12 @@ export async function startMlflowServer(options: StartServerOptions = {}): Promi
     env.MLFLOW_FLASK_SERVER_SECRET_KEY = 'mlflow-kit-test-secret';
   }
   delete env.MLFLOW_TRACKING_URI;
-  const child = spawn(venvPython(), args, { cwd: dir, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  const child = spawn(venvPython(), args, {
+    cwd: dir,
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
+  });
   let output = '';
   child.stdout?.on('data', (chunk: Buffer) => {
     output = (output + chunk.toString()).slice(-20000);

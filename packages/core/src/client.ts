@@ -32,7 +32,10 @@ export function chunkBatch(batch: LogBatch): LogBatch[] {
     const chunk: LogBatch = {};
     const chunkParams: KeyValue[] = params.splice(0, LIMITS.maxParamsTagsPerBatch);
     const chunkTags: KeyValue[] = tags.splice(0, LIMITS.maxParamsTagsPerBatch);
-    const room = Math.min(LIMITS.maxMetricsPerBatch, LIMITS.maxEntitiesPerBatch - chunkParams.length - chunkTags.length);
+    const room = Math.min(
+      LIMITS.maxMetricsPerBatch,
+      LIMITS.maxEntitiesPerBatch - chunkParams.length - chunkTags.length,
+    );
     const chunkMetrics: Metric[] = metrics.splice(0, room);
     if (chunkParams.length > 0) chunk.params = chunkParams;
     if (chunkTags.length > 0) chunk.tags = chunkTags;
@@ -84,7 +87,10 @@ export class MlflowClient {
   }
 
   /** Creates an experiment and returns its id. */
-  async createExperiment(name: string, options?: { artifactLocation?: string; tags?: Record<string, string> }): Promise<string> {
+  async createExperiment(
+    name: string,
+    options?: { artifactLocation?: string; tags?: Record<string, string> },
+  ): Promise<string> {
     return (await this.store()).createExperiment(name, options);
   }
 
@@ -137,7 +143,11 @@ export class MlflowClient {
     const points: Metric[] = [];
     let pageToken: string | undefined;
     do {
-      const page = await store.getMetricHistory(runId, key, pageToken ? { maxResults: 25_000, pageToken } : { maxResults: 25_000 });
+      const page = await store.getMetricHistory(
+        runId,
+        key,
+        pageToken ? { maxResults: 25_000, pageToken } : { maxResults: 25_000 },
+      );
       points.push(...page.items);
       pageToken = page.nextPageToken;
     } while (pageToken);
@@ -151,7 +161,11 @@ export class MlflowClient {
   }
 
   /** Sets a run's status and end time (now unless given). */
-  async setTerminated(runId: string, status: RunStatus = 'FINISHED', endTime: number = Date.now()): Promise<RunInfo> {
+  async setTerminated(
+    runId: string,
+    status: RunStatus = 'FINISHED',
+    endTime: number = Date.now(),
+  ): Promise<RunInfo> {
     return (await this.store()).updateRun(runId, { status, endTime });
   }
 
@@ -180,7 +194,10 @@ export class MlflowClient {
   }
 
   /** Creates a registered model. */
-  async createRegisteredModel(name: string, options?: { description?: string; tags?: Record<string, string> }): Promise<RegisteredModel> {
+  async createRegisteredModel(
+    name: string,
+    options?: { description?: string; tags?: Record<string, string> },
+  ): Promise<RegisteredModel> {
     return (await this.registry()).createRegisteredModel(name, options);
   }
 
@@ -190,7 +207,9 @@ export class MlflowClient {
   }
 
   /** Creates a model version and waits until it is READY. */
-  async createModelVersion(request: Parameters<RegistryStore['createModelVersion']>[0]): Promise<ModelVersion> {
+  async createModelVersion(
+    request: Parameters<RegistryStore['createModelVersion']>[0],
+  ): Promise<ModelVersion> {
     return (await this.registry()).createModelVersion(request);
   }
 
@@ -220,7 +239,12 @@ export class MlflowClient {
   }
 
   /** Moves a version to a stage (deprecated in MLflow; prefer aliases). */
-  async transitionModelVersionStage(name: string, version: string, stage: string, archiveExistingVersions = false): Promise<ModelVersion> {
+  async transitionModelVersionStage(
+    name: string,
+    version: string,
+    stage: string,
+    archiveExistingVersions = false,
+  ): Promise<ModelVersion> {
     return (await this.registry()).transitionModelVersionStage(name, version, stage, archiveExistingVersions);
   }
 
@@ -230,7 +254,11 @@ export class MlflowClient {
   }
 
   /** One page of model versions matching a filter such as `name='iris'`. */
-  async searchModelVersions(options?: { filter?: string; maxResults?: number; pageToken?: string }): Promise<Page<ModelVersion>> {
+  async searchModelVersions(options?: {
+    filter?: string;
+    maxResults?: number;
+    pageToken?: string;
+  }): Promise<Page<ModelVersion>> {
     return (await this.registry()).searchModelVersions(options);
   }
 }

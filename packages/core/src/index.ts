@@ -1,7 +1,13 @@
-export { createClient, MlflowClient, chunkBatch } from './client.js';
+export { chunkBatch, createClient, MlflowClient } from './client.js';
 export { getActiveRun } from './context.js';
-export { diag, setDiagLogger, type DiagLevel, type DiagLogger } from './diag.js';
-export { MlflowApiError, MlflowConfigError, MlflowKitError, MlflowValidationError, type MlflowApiErrorOptions } from './errors.js';
+export { type DiagLevel, type DiagLogger, diag, setDiagLogger } from './diag.js';
+export {
+  MlflowApiError,
+  type MlflowApiErrorOptions,
+  MlflowConfigError,
+  MlflowKitError,
+  MlflowValidationError,
+} from './errors.js';
 export { closeStores, getStore } from './internal/store-factory.js';
 export { NOOP_RUN } from './noop-run.js';
 export { RecordingRun, toTable } from './recording-run.js';
@@ -16,12 +22,12 @@ export type {
 } from './run.js';
 export { RunLogger, type RunLoggerOptions, type RunLoggerStats } from './run-logger.js';
 export {
+  type EnabledSource,
   parseBooleanEnv,
+  type ResolvedSettings,
   redactUrl,
   resolveEnabled,
   resolveSettings,
-  type EnabledSource,
-  type ResolvedSettings,
   type TrackingOptions,
 } from './settings.js';
 export { getOrCreateExperiment, startRun, withRun } from './start-run.js';
@@ -54,6 +60,7 @@ export type {
   ViewType,
 } from './types.js';
 export {
+  type KeyKind,
   keyProblem,
   LIMITS,
   normalizeArtifactPath,
@@ -61,5 +68,4 @@ export {
   toMetricValue,
   toParamString,
   validateKey,
-  type KeyKind,
 } from './validation.js';

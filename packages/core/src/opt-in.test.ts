@@ -24,20 +24,32 @@ beforeAll(async () => {
 afterAll(() => new Promise<void>((r) => server.close(() => r())));
 
 function runProbe(mode: 'on' | 'off' | 'rest', trackingUri: string, cwd: string) {
-  return new Promise<{ recording: boolean; undiciLoaded: boolean; contextCreated: boolean; timersAdded: number; connections: number }>(
-    (done, fail) => {
-      execFile(
-        process.execPath,
-        [...TSX_ARGS, probe, mode],
-        {
-          cwd,
-          env: { ...process.env, MLFLOW_TRACKING_URI: trackingUri, MLFLOW_KIT_ENABLED: '', MLFLOW_HTTP_REQUEST_MAX_RETRIES: '0' },
-          timeout: 60_000,
+  return new Promise<{
+    recording: boolean;
+    undiciLoaded: boolean;
+    contextCreated: boolean;
+    timersAdded: number;
+    connections: number;
+  }>((done, fail) => {
+    execFile(
+      process.execPath,
+      [...TSX_ARGS, probe, mode],
+      {
+        cwd,
+        env: {
+          ...process.env,
+          MLFLOW_TRACKING_URI: trackingUri,
+          MLFLOW_KIT_ENABLED: '',
+          MLFLOW_HTTP_REQUEST_MAX_RETRIES: '0',
         },
-        (error, stdout, stderr) => (error ? fail(new Error(`${error.message}\n${stderr}`)) : done(JSON.parse(stdout.trim().split('\n').pop()!))),
-      );
-    },
-  );
+        timeout: 60_000,
+      },
+      (error, stdout, stderr) =>
+        error
+          ? fail(new Error(`${error.message}\n${stderr}`))
+          : done(JSON.parse(stdout.trim().split('\n').pop()!)),
+    );
+  });
 }
 
 describe('tracking off', () => {
@@ -45,7 +57,13 @@ describe('tracking off', () => {
     const cwd = mkdtempSync(join(tmpdir(), 'mlflow-kit-off-'));
     connectionsSeen = 0;
     const report = await runProbe('off', `http://127.0.0.1:${port}`, cwd);
-    expect(report).toEqual({ recording: false, undiciLoaded: false, contextCreated: false, timersAdded: 0, connections: 0 });
+    expect(report).toEqual({
+      recording: false,
+      undiciLoaded: false,
+      contextCreated: false,
+      timersAdded: 0,
+      connections: 0,
+    });
     expect(connectionsSeen).toBe(0);
     expect(readdirSync(cwd)).toEqual([]);
   });

@@ -41,13 +41,21 @@ export function toTable(table: TableInput): { columns: string[]; data: unknown[]
   }
   const columns = Object.keys(table);
   const lengths = new Set(columns.map((column) => (table as Record<string, unknown[]>)[column]?.length));
-  if (lengths.size > 1 || columns.some((column) => !Array.isArray((table as Record<string, unknown>)[column]))) {
-    throw new MlflowValidationError('table', 'A table given as an object of columns needs an array for every column, all of the same length.');
+  if (
+    lengths.size > 1 ||
+    columns.some((column) => !Array.isArray((table as Record<string, unknown>)[column]))
+  ) {
+    throw new MlflowValidationError(
+      'table',
+      'A table given as an object of columns needs an array for every column, all of the same length.',
+    );
   }
   const rows = columns.length === 0 ? 0 : ((table as Record<string, unknown[]>)[columns[0]!]?.length ?? 0);
   return {
     columns,
-    data: Array.from({ length: rows }, (_, index) => columns.map((column) => (table as Record<string, unknown[]>)[column]![index])),
+    data: Array.from({ length: rows }, (_, index) =>
+      columns.map((column) => (table as Record<string, unknown[]>)[column]![index]),
+    ),
   };
 }
 
@@ -139,7 +147,12 @@ export class RecordingRun implements Run {
     const timestamp = options?.timestamp ?? Date.now();
     const step = options?.step ?? 0;
     this.checkPoint(key, step, timestamp);
-    this.logger.addMetric({ key, value: typeof value === 'number' ? value : toMetricValue(key, value), timestamp, step });
+    this.logger.addMetric({
+      key,
+      value: typeof value === 'number' ? value : toMetricValue(key, value),
+      timestamp,
+      step,
+    });
   }
 
   logMetrics(metrics: Record<string, number>, options: LogMetricOptions = {}): void {
@@ -181,14 +194,18 @@ export class RecordingRun implements Run {
   async logArtifact(localPath: string, artifactPath?: string): Promise<void> {
     const info = await stat(localPath);
     if (info.isDirectory()) {
-      throw new MlflowKitError(`${localPath} is a directory: use logArtifacts(dir, artifactPath) to upload a directory.`);
+      throw new MlflowKitError(
+        `${localPath} is a directory: use logArtifacts(dir, artifactPath) to upload a directory.`,
+      );
     }
     await this.upload(this.join(artifactPath, basename(localPath)), { file: localPath });
   }
 
   async logArtifacts(localDir: string, artifactPath?: string): Promise<void> {
     const entries = await readdir(localDir, { recursive: true, withFileTypes: true });
-    const files = entries.filter((entry) => entry.isFile()).map((entry) => join(entry.parentPath, entry.name));
+    const files = entries
+      .filter((entry) => entry.isFile())
+      .map((entry) => join(entry.parentPath, entry.name));
     let next = 0;
     // A few uploads at a time: enough to hide latency, few enough not to flood the server.
     const worker = async (): Promise<void> => {
@@ -219,11 +236,15 @@ export class RecordingRun implements Run {
   async logTable(table: TableInput, artifactFile: string): Promise<void> {
     const path = this.join(undefined, artifactFile);
     if (!path.endsWith('.json')) {
-      throw new MlflowValidationError(artifactFile, `Table file ${JSON.stringify(artifactFile)} must end in .json, which is what the MLflow UI reads.`);
+      throw new MlflowValidationError(
+        artifactFile,
+        `Table file ${JSON.stringify(artifactFile)} must end in .json, which is what the MLflow UI reads.`,
+      );
     }
     await this.upload(path, { bytes: encoder.encode(JSON.stringify(toTable(table))) });
     // The UI lists tables from this tag, as MLflow's Python `log_table` sets it.
-    if (!this.loggedArtifacts.some((entry) => entry.path === path)) this.loggedArtifacts.push({ path, type: 'table' });
+    if (!this.loggedArtifacts.some((entry) => entry.path === path))
+      this.loggedArtifacts.push({ path, type: 'table' });
     this.setTag('mlflow.loggedArtifacts', JSON.stringify(this.loggedArtifacts));
   }
 
@@ -234,14 +255,23 @@ export class RecordingRun implements Run {
       bytes = image;
     } else if (typeof image === 'object' && image !== null && 'width' in image && 'data' in image) {
       if (!/\.png$/i.test(path)) {
-        throw new MlflowValidationError(artifactFile, `Raw image data is encoded as PNG: name the file ${JSON.stringify(`${artifactFile}.png`)}.`);
+        throw new MlflowValidationError(
+          artifactFile,
+          `Raw image data is encoded as PNG: name the file ${JSON.stringify(`${artifactFile}.png`)}.`,
+        );
       }
       bytes = encodePng(image.width, image.height, image.data, artifactFile);
     } else {
-      throw new MlflowValidationError(artifactFile, 'logImage takes PNG/JPEG bytes (Uint8Array) or an RGBA image { width, height, data }.');
+      throw new MlflowValidationError(
+        artifactFile,
+        'logImage takes PNG/JPEG bytes (Uint8Array) or an RGBA image { width, height, data }.',
+      );
     }
     if (/\.png$/i.test(path) && !isPng(bytes)) {
-      throw new MlflowValidationError(artifactFile, `The bytes given for ${artifactFile} are not a PNG file.`);
+      throw new MlflowValidationError(
+        artifactFile,
+        `The bytes given for ${artifactFile} are not a PNG file.`,
+      );
     }
     await this.upload(path, { bytes });
   }
@@ -265,7 +295,9 @@ export class RecordingRun implements Run {
     try {
       await this.store.updateRun(this.runId, { status, endTime: Date.now() });
     } catch (error) {
-      diag.error(`Could not mark run ${this.runId} ${status}: ${error instanceof Error ? error.message : String(error)}`);
+      diag.error(
+        `Could not mark run ${this.runId} ${status}: ${error instanceof Error ? error.message : String(error)}`,
+      );
     }
     const { queued } = this.logger.stats;
     if (queued > 0) diag.error(`Run ${this.runId} ended with ${queued} item(s) that could not be sent.`);

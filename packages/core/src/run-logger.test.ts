@@ -13,7 +13,9 @@ describe('RunLogger', () => {
   it('cuts 2500 metric points into requests of at most 1000', async () => {
     const { store, runId } = await newRun();
     const logger = new RunLogger(store, runId, { flushIntervalMs: 60_000 });
-    logger.addMetrics(Array.from({ length: 2500 }, (_, step) => ({ key: 'loss', value: step, timestamp: 5, step })));
+    logger.addMetrics(
+      Array.from({ length: 2500 }, (_, step) => ({ key: 'loss', value: step, timestamp: 5, step })),
+    );
     await logger.flush();
     expect(store.batches.map(({ batch }) => batch.metrics?.length ?? 0)).toEqual([1000, 1000, 500]);
     const history = store.runs()[0]!.history.loss!;
@@ -25,7 +27,9 @@ describe('RunLogger', () => {
     const logger = new RunLogger(store, runId, { flushIntervalMs: 60_000 });
     logger.addParams(Array.from({ length: 250 }, (_, i) => ({ key: `p${i}`, value: String(i) })));
     logger.addTags(Array.from({ length: 150 }, (_, i) => ({ key: `t${i}`, value: String(i) })));
-    logger.addMetrics(Array.from({ length: 1900 }, (_, step) => ({ key: 'm', value: 1, timestamp: 1, step })));
+    logger.addMetrics(
+      Array.from({ length: 1900 }, (_, step) => ({ key: 'm', value: 1, timestamp: 1, step })),
+    );
     await logger.flush();
     for (const { batch } of store.batches) {
       const params = batch.params?.length ?? 0;
@@ -64,7 +68,11 @@ describe('RunLogger', () => {
     let failing = true;
     store.logBatch = async (id, batch) => {
       if (failing) {
-        throw new MlflowApiError({ endpoint: 'POST /x', serverMessage: 'connection refused', retryable: true });
+        throw new MlflowApiError({
+          endpoint: 'POST /x',
+          serverMessage: 'connection refused',
+          retryable: true,
+        });
       }
       return original(id, batch);
     };
@@ -93,7 +101,8 @@ describe('RunLogger', () => {
       throw new MlflowApiError({ endpoint: 'POST /x', serverMessage: 'down', retryable: true });
     };
     const logger = new RunLogger(store, runId, { flushIntervalMs: 60_000, maxQueuedItems: 500 });
-    for (let step = 0; step < 2000; step++) logger.addMetrics([{ key: 'loss', value: step, timestamp: 1, step }]);
+    for (let step = 0; step < 2000; step++)
+      logger.addMetrics([{ key: 'loss', value: step, timestamp: 1, step }]);
     await logger.flush();
     logger.close();
     expect(logger.stats.queued).toBe(500);

@@ -30,7 +30,8 @@ export interface RunLoggerStats {
 }
 
 // Rough JSON size of an item, to keep requests under the documented 1 MB.
-const itemBytes = (key: string, value: string | number): number => key.length + (typeof value === 'string' ? value.length : 24) + 64;
+const itemBytes = (key: string, value: string | number): number =>
+  key.length + (typeof value === 'string' ? value.length : 24) + 64;
 
 /**
  * The per-run send queue. `add*` calls only append to arrays; sending happens on a timer, when a full
@@ -125,7 +126,10 @@ export class RunLogger {
 
   private schedule(): void {
     if (this.timer || this.sending) return;
-    const delay = this.transportFailures > 0 ? Math.min(60_000, this.flushIntervalMs * 2 ** this.transportFailures) : this.flushIntervalMs;
+    const delay =
+      this.transportFailures > 0
+        ? Math.min(60_000, this.flushIntervalMs * 2 ** this.transportFailures)
+        : this.flushIntervalMs;
     this.timer = setTimeout(() => {
       this.timer = undefined;
       this.kick();

@@ -95,7 +95,11 @@ export function parseBooleanEnv(name: string, value: string | undefined): boolea
   );
 }
 
-function parseNumberEnv(name: string, value: string | undefined, { min, integer }: { min: number; integer: boolean }): number | undefined {
+function parseNumberEnv(
+  name: string,
+  value: string | undefined,
+  { min, integer }: { min: number; integer: boolean },
+): number | undefined {
   if (value === undefined || value.trim() === '') return undefined;
   const parsed = Number(value);
   if (!Number.isFinite(parsed) || parsed < min || (integer && !Number.isInteger(parsed))) {
@@ -107,18 +111,29 @@ function parseNumberEnv(name: string, value: string | undefined, { min, integer 
   return parsed;
 }
 
-function checkNumberOption(name: string, value: number | undefined, min: number, integer: boolean): number | undefined {
+function checkNumberOption(
+  name: string,
+  value: number | undefined,
+  min: number,
+  integer: boolean,
+): number | undefined {
   if (value === undefined) return undefined;
   if (!Number.isFinite(value) || value < min || (integer && !Number.isInteger(value))) {
-    throw new MlflowConfigError(`Option \`${name}\` is ${value}: pass ${integer ? 'a whole number' : 'a number'} of at least ${min}.`, {
-      setting: name,
-    });
+    throw new MlflowConfigError(
+      `Option \`${name}\` is ${value}: pass ${integer ? 'a whole number' : 'a number'} of at least ${min}.`,
+      {
+        setting: name,
+      },
+    );
   }
   return value;
 }
 
 /** Whether tracking is on for these options and environment, and why. Cheap: reads no files. */
-export function resolveEnabled(options: Pick<TrackingOptions, 'enabled'> = {}, env: Env = process.env): {
+export function resolveEnabled(
+  options: Pick<TrackingOptions, 'enabled'> = {},
+  env: Env = process.env,
+): {
   enabled: boolean;
   source: EnabledSource;
 } {
@@ -141,7 +156,12 @@ export function resolveSettings(options: TrackingOptions = {}, env: Env = proces
   const { enabled, source: enabledSource } = resolveEnabled(options, env);
 
   let trackingUri = options.trackingUri ?? env.MLFLOW_TRACKING_URI;
-  const trackingUriSource = options.trackingUri !== undefined ? 'option' : env.MLFLOW_TRACKING_URI !== undefined ? 'MLFLOW_TRACKING_URI' : 'default';
+  const trackingUriSource =
+    options.trackingUri !== undefined
+      ? 'option'
+      : env.MLFLOW_TRACKING_URI !== undefined
+        ? 'MLFLOW_TRACKING_URI'
+        : 'default';
   if (trackingUri !== undefined && trackingUri.trim() === '') trackingUri = undefined;
   trackingUri ??= './mlruns';
 
@@ -158,10 +178,13 @@ export function resolveSettings(options: TrackingOptions = {}, env: Env = proces
     try {
       url = new URL(trackingUri);
     } catch (cause) {
-      throw new MlflowConfigError(`The tracking URI ${redactUrl(trackingUri)} is not a valid URL: pass \`trackingUri\` or set MLFLOW_TRACKING_URI to http(s)://host:port.`, {
-        setting: 'trackingUri',
-        cause,
-      });
+      throw new MlflowConfigError(
+        `The tracking URI ${redactUrl(trackingUri)} is not a valid URL: pass \`trackingUri\` or set MLFLOW_TRACKING_URI to http(s)://host:port.`,
+        {
+          setting: 'trackingUri',
+          cause,
+        },
+      );
     }
     if (url.username || url.password) {
       // Credentials in the URI are honoured but never kept in the URI we show.
@@ -171,7 +194,11 @@ export function resolveSettings(options: TrackingOptions = {}, env: Env = proces
       url.password = '';
     }
     trackingUri = url.toString().replace(/\/+$/, '');
-  } else if (scheme === 'file' || scheme === undefined || (scheme.length === 1 && process.platform === 'win32')) {
+  } else if (
+    scheme === 'file' ||
+    scheme === undefined ||
+    (scheme.length === 1 && process.platform === 'win32')
+  ) {
     storeKind = 'local';
     const path = scheme === 'file' ? new URL(trackingUri).pathname : trackingUri;
     localPath = resolve(path.startsWith('~') ? path.replace(/^~/, homedir()) : path);
@@ -184,7 +211,10 @@ export function resolveSettings(options: TrackingOptions = {}, env: Env = proces
     );
   }
 
-  const insecureTls = options.insecureTls ?? parseBooleanEnv('MLFLOW_TRACKING_INSECURE_TLS', env.MLFLOW_TRACKING_INSECURE_TLS) ?? false;
+  const insecureTls =
+    options.insecureTls ??
+    parseBooleanEnv('MLFLOW_TRACKING_INSECURE_TLS', env.MLFLOW_TRACKING_INSECURE_TLS) ??
+    false;
   const serverCertPath = options.serverCertPath ?? env.MLFLOW_TRACKING_SERVER_CERT_PATH;
   if (insecureTls && serverCertPath) {
     throw new MlflowConfigError(
@@ -196,23 +226,35 @@ export function resolveSettings(options: TrackingOptions = {}, env: Env = proces
 
   const timeoutSeconds =
     checkNumberOption('requestTimeoutSeconds', options.requestTimeoutSeconds, 0.001, false) ??
-    parseNumberEnv('MLFLOW_HTTP_REQUEST_TIMEOUT', env.MLFLOW_HTTP_REQUEST_TIMEOUT, { min: 0.001, integer: false }) ??
+    parseNumberEnv('MLFLOW_HTTP_REQUEST_TIMEOUT', env.MLFLOW_HTTP_REQUEST_TIMEOUT, {
+      min: 0.001,
+      integer: false,
+    }) ??
     120;
   const maxRetries = Math.min(
     10,
     checkNumberOption('maxRetries', options.maxRetries, 0, true) ??
-      parseNumberEnv('MLFLOW_HTTP_REQUEST_MAX_RETRIES', env.MLFLOW_HTTP_REQUEST_MAX_RETRIES, { min: 0, integer: true }) ??
+      parseNumberEnv('MLFLOW_HTTP_REQUEST_MAX_RETRIES', env.MLFLOW_HTTP_REQUEST_MAX_RETRIES, {
+        min: 0,
+        integer: true,
+      }) ??
       7,
   );
   const backoffFactor = Math.min(
     120,
     checkNumberOption('backoffFactor', options.backoffFactor, 0, false) ??
-      parseNumberEnv('MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR', env.MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR, { min: 0, integer: false }) ??
+      parseNumberEnv('MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR', env.MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR, {
+        min: 0,
+        integer: false,
+      }) ??
       2,
   );
   const backoffJitter =
     checkNumberOption('backoffJitter', options.backoffJitter, 0, false) ??
-    parseNumberEnv('MLFLOW_HTTP_REQUEST_BACKOFF_JITTER', env.MLFLOW_HTTP_REQUEST_BACKOFF_JITTER, { min: 0, integer: false }) ??
+    parseNumberEnv('MLFLOW_HTTP_REQUEST_BACKOFF_JITTER', env.MLFLOW_HTTP_REQUEST_BACKOFF_JITTER, {
+      min: 0,
+      integer: false,
+    }) ??
     1;
 
   const debug = options.debug ?? parseBooleanEnv('MLFLOW_KIT_DEBUG', env.MLFLOW_KIT_DEBUG) ?? false;
@@ -235,7 +277,9 @@ export function resolveSettings(options: TrackingOptions = {}, env: Env = proces
   if (username) resolved.username = username;
   if (password) resolved.password = password;
   if (token) resolved.token = token;
-  if (serverCertPath) resolved.serverCertPath = isAbsolute(serverCertPath) ? serverCertPath : resolve(serverCertPath);
-  if (clientCertPath) resolved.clientCertPath = isAbsolute(clientCertPath) ? clientCertPath : resolve(clientCertPath);
+  if (serverCertPath)
+    resolved.serverCertPath = isAbsolute(serverCertPath) ? serverCertPath : resolve(serverCertPath);
+  if (clientCertPath)
+    resolved.clientCertPath = isAbsolute(clientCertPath) ? clientCertPath : resolve(clientCertPath);
   return resolved;
 }

@@ -12,7 +12,13 @@ const on = () => ({ enabled: true, store, flushIntervalMs: 60_000 });
 beforeEach(() => {
   store = createMemoryStore();
   vi.unstubAllEnvs();
-  for (const name of ['MLFLOW_KIT_ENABLED', 'MLFLOW_RUN_ID', 'MLFLOW_EXPERIMENT_NAME', 'MLFLOW_EXPERIMENT_ID']) vi.stubEnv(name, undefined);
+  for (const name of [
+    'MLFLOW_KIT_ENABLED',
+    'MLFLOW_RUN_ID',
+    'MLFLOW_EXPERIMENT_NAME',
+    'MLFLOW_EXPERIMENT_ID',
+  ])
+    vi.stubEnv(name, undefined);
 });
 
 afterEach(async () => {
@@ -55,7 +61,12 @@ describe('opt-in', () => {
 
 describe('startRun', () => {
   it('creates a run with MLflow default tags and makes it active', async () => {
-    const run = await startRun({ ...on(), runName: 'baseline', tags: { team: 'ml' }, description: 'first try' });
+    const run = await startRun({
+      ...on(),
+      runName: 'baseline',
+      tags: { team: 'ml' },
+      description: 'first try',
+    });
     expect(getActiveRun()).toBe(run);
     const { info, data } = await store.getRun(run.runId);
     expect(info.runName).toBe('baseline');
@@ -102,7 +113,9 @@ describe('startRun', () => {
 
   it('refuses a second run while one is active unless nested', async () => {
     const parent = await startRun(on());
-    await expect(startRun(on())).rejects.toThrow(`Run ${parent.runId} is already active. To start a child run, pass \`nested: true\``);
+    await expect(startRun(on())).rejects.toThrow(
+      `Run ${parent.runId} is already active. To start a child run, pass \`nested: true\``,
+    );
     const child = await startRun({ ...on(), nested: true });
     expect(child.parentRunId).toBe(parent.runId);
     expect(child.experimentId).toBe(parent.experimentId);
@@ -214,14 +227,25 @@ describe('run logging', () => {
     await run.logDict({ a: 1 }, 'config.yaml');
     await run.logTable([{ x: 1, y: 'a' }, { x: 2 }], 'tables/eval.json');
     await run.logImage({ width: 1, height: 1, data: Uint8Array.of(255, 0, 0, 255) }, 'images/red.png');
-    const text = (path: string) => new TextDecoder().decode(store.artifacts.get(`${run.artifactUri}/${path}`));
+    const text = (path: string) =>
+      new TextDecoder().decode(store.artifacts.get(`${run.artifactUri}/${path}`));
     expect(text('notes/readme.txt')).toBe('hello');
     expect(JSON.parse(text('config.json'))).toEqual({ a: 1, b: [1, 2] });
     expect(text('config.yaml')).toBe('a: 1\n');
-    expect(JSON.parse(text('tables/eval.json'))).toEqual({ columns: ['x', 'y'], data: [[1, 'a'], [2, null]] });
-    expect(store.artifacts.get(`${run.artifactUri}/images/red.png`)!.subarray(1, 4)).toEqual(Uint8Array.from([0x50, 0x4e, 0x47]));
+    expect(JSON.parse(text('tables/eval.json'))).toEqual({
+      columns: ['x', 'y'],
+      data: [
+        [1, 'a'],
+        [2, null],
+      ],
+    });
+    expect(store.artifacts.get(`${run.artifactUri}/images/red.png`)!.subarray(1, 4)).toEqual(
+      Uint8Array.from([0x50, 0x4e, 0x47]),
+    );
     await run.flush();
-    expect(JSON.parse(store.runs()[0]!.data.tags['mlflow.loggedArtifacts']!)).toEqual([{ path: 'tables/eval.json', type: 'table' }]);
+    expect(JSON.parse(store.runs()[0]!.data.tags['mlflow.loggedArtifacts']!)).toEqual([
+      { path: 'tables/eval.json', type: 'table' },
+    ]);
     await run.end();
   });
 

@@ -35,9 +35,16 @@ export async function getOrCreateExperiment(store: TrackingStore, name: string):
   }
 }
 
-async function resolveExperimentId(store: TrackingStore, options: StartRunOptions, env: Env, parent: Run | undefined): Promise<string> {
+async function resolveExperimentId(
+  store: TrackingStore,
+  options: StartRunOptions,
+  env: Env,
+  parent: Run | undefined,
+): Promise<string> {
   if (options.experimentId !== undefined && options.experimentName !== undefined) {
-    throw new MlflowConfigError('Pass either `experimentId` or `experimentName`, not both.', { setting: 'experimentId' });
+    throw new MlflowConfigError('Pass either `experimentId` or `experimentName`, not both.', {
+      setting: 'experimentId',
+    });
   }
   if (options.experimentId !== undefined) return options.experimentId;
   if (options.experimentName !== undefined) return getOrCreateExperiment(store, options.experimentName);
@@ -91,7 +98,8 @@ export async function createRecordingRun(
   if (settings.debug) setDiagLogger(globalThis.console, 'debug');
   const store = options.store ?? (await getStore(settings));
   const active = getActiveRun();
-  const loggerOptions = options.flushIntervalMs !== undefined ? { flushIntervalMs: options.flushIntervalMs } : {};
+  const loggerOptions =
+    options.flushIntervalMs !== undefined ? { flushIntervalMs: options.flushIntervalMs } : {};
 
   let resumeId = options.runId;
   if (resumeId === undefined && env.MLFLOW_RUN_ID) {
@@ -102,7 +110,10 @@ export async function createRecordingRun(
   if (resumeId !== undefined) {
     const existing = await store.getRun(resumeId);
     if (existing.info.lifecycleStage === 'deleted') {
-      throw new MlflowConfigError(`Run ${resumeId} is deleted: restore it before resuming it, or start a new run.`, { setting: 'runId' });
+      throw new MlflowConfigError(
+        `Run ${resumeId} is deleted: restore it before resuming it, or start a new run.`,
+        { setting: 'runId' },
+      );
     }
     const info = await store.updateRun(resumeId, { status: 'RUNNING' });
     const run = new RecordingRun(store, info, {
@@ -125,12 +136,23 @@ export async function createRecordingRun(
     }
     parentRunId = active.runId;
   }
-  const experimentId = await resolveExperimentId(store, options, env, parentRunId === undefined ? undefined : active);
+  const experimentId = await resolveExperimentId(
+    store,
+    options,
+    env,
+    parentRunId === undefined ? undefined : active,
+  );
   const tags: Record<string, string> = { ...defaultRunTags(), ...options.tags };
   if (parentRunId !== undefined) tags['mlflow.parentRunId'] = parentRunId;
   if (options.description !== undefined) tags['mlflow.note.content'] = options.description;
   const userId = tags['mlflow.user'] ?? 'unknown';
-  const record = await store.createRun({ experimentId, startTime: Date.now(), runName: options.runName, userId, tags });
+  const record = await store.createRun({
+    experimentId,
+    startTime: Date.now(),
+    runName: options.runName,
+    userId,
+    tags,
+  });
   const run = new RecordingRun(store, record.info, { ...loggerOptions, parentRunId });
   openRunState(run, pushOnStack);
   diag.debug(`Started run ${run.runId} in experiment ${experimentId} at ${store.trackingUri}`);

@@ -74,7 +74,10 @@ export interface TrackingStore {
   /** The experiment with this name, or `undefined` if there is none. */
   getExperimentByName(name: string): Promise<Experiment | undefined>;
   /** Creates an experiment and returns its id. Fails with `RESOURCE_ALREADY_EXISTS` if the name is taken. */
-  createExperiment(name: string, options?: { artifactLocation?: string; tags?: Record<string, string> }): Promise<string>;
+  createExperiment(
+    name: string,
+    options?: { artifactLocation?: string; tags?: Record<string, string> },
+  ): Promise<string>;
   searchExperiments(options?: SearchExperimentsOptions): Promise<Page<Experiment>>;
   deleteExperiment(experimentId: string): Promise<void>;
   restoreExperiment(experimentId: string): Promise<void>;
@@ -90,7 +93,11 @@ export interface TrackingStore {
   logBatch(runId: string, batch: LogBatch): Promise<void>;
   deleteTag(runId: string, key: string): Promise<void>;
   /** One page of a metric's history, ordered by timestamp, step, value. */
-  getMetricHistory(runId: string, key: string, options?: { maxResults?: number; pageToken?: string }): Promise<Page<Metric>>;
+  getMetricHistory(
+    runId: string,
+    key: string,
+    options?: { maxResults?: number; pageToken?: string },
+  ): Promise<Page<Metric>>;
 
   /**
    * Writes one artifact file at `relativePath` under the artifact root `artifactUri` (a run's or a
@@ -113,10 +120,17 @@ export interface TrackingStore {
 
 /** Model registry and logged-model calls (REST store only). */
 export interface RegistryStore {
-  createRegisteredModel(name: string, options?: { description?: string; tags?: Record<string, string> }): Promise<RegisteredModel>;
+  createRegisteredModel(
+    name: string,
+    options?: { description?: string; tags?: Record<string, string> },
+  ): Promise<RegisteredModel>;
   getRegisteredModel(name: string): Promise<RegisteredModel>;
   deleteRegisteredModel(name: string): Promise<void>;
-  searchRegisteredModels(options?: { filter?: string; maxResults?: number; pageToken?: string }): Promise<Page<RegisteredModel>>;
+  searchRegisteredModels(options?: {
+    filter?: string;
+    maxResults?: number;
+    pageToken?: string;
+  }): Promise<Page<RegisteredModel>>;
   createModelVersion(request: {
     name: string;
     source: string;
@@ -127,9 +141,18 @@ export interface RegistryStore {
   }): Promise<ModelVersion>;
   getModelVersion(name: string, version: string): Promise<ModelVersion>;
   deleteModelVersion(name: string, version: string): Promise<void>;
-  searchModelVersions(options?: { filter?: string; maxResults?: number; pageToken?: string }): Promise<Page<ModelVersion>>;
+  searchModelVersions(options?: {
+    filter?: string;
+    maxResults?: number;
+    pageToken?: string;
+  }): Promise<Page<ModelVersion>>;
   getLatestVersions(name: string, stages?: string[]): Promise<ModelVersion[]>;
-  transitionModelVersionStage(name: string, version: string, stage: string, archiveExistingVersions?: boolean): Promise<ModelVersion>;
+  transitionModelVersionStage(
+    name: string,
+    version: string,
+    stage: string,
+    archiveExistingVersions?: boolean,
+  ): Promise<ModelVersion>;
   getModelVersionDownloadUri(name: string, version: string): Promise<string>;
   setRegisteredModelAlias(name: string, alias: string, version: string): Promise<void>;
   deleteRegisteredModelAlias(name: string, alias: string): Promise<void>;
@@ -144,7 +167,10 @@ export interface RegistryStore {
     tags?: Record<string, string>;
   }): Promise<LoggedModel>;
   getLoggedModel(modelId: string): Promise<LoggedModel>;
-  finalizeLoggedModel(modelId: string, status: Exclude<LoggedModelStatus, 'LOGGED_MODEL_PENDING'>): Promise<LoggedModel>;
+  finalizeLoggedModel(
+    modelId: string,
+    status: Exclude<LoggedModelStatus, 'LOGGED_MODEL_PENDING'>,
+  ): Promise<LoggedModel>;
   /** Records that a run produced a logged model at a step (`POST /runs/outputs`). */
   logOutputs(runId: string, models: { modelId: string; step: number }[]): Promise<void>;
 }

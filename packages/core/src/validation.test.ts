@@ -1,11 +1,22 @@
 import { describe, expect, it } from 'vitest';
 import { MlflowValidationError } from './errors.js';
-import { keyProblem, normalizeArtifactPath, sanitizeKey, toMetricValue, toParamString, validateKey, validateStep } from './validation.js';
+import {
+  keyProblem,
+  normalizeArtifactPath,
+  sanitizeKey,
+  toMetricValue,
+  toParamString,
+  validateKey,
+  validateStep,
+} from './validation.js';
 
 describe('keys', () => {
-  it.each(['loss', 'val/accuracy', 'train loss', 'a:b', 'layer_1.units', 'épochs', 'a-b'])('accepts %j as MLflow does', (key) => {
-    expect(keyProblem(key)).toBeUndefined();
-  });
+  it.each(['loss', 'val/accuracy', 'train loss', 'a:b', 'layer_1.units', 'épochs', 'a-b'])(
+    'accepts %j as MLflow does',
+    (key) => {
+      expect(keyProblem(key)).toBeUndefined();
+    },
+  );
 
   it.each([
     ['', 'must not be empty'],

@@ -27,7 +27,8 @@ const KEY_CHARACTERS = /^[\p{L}\p{N}\p{M}_\-. :/]*$/u;
 export function keyProblem(key: unknown): string | undefined {
   if (typeof key !== 'string') return `keys must be strings, got ${typeof key}`;
   if (key.length === 0) return 'keys must not be empty';
-  if (key.length > LIMITS.maxKeyLength) return `keys may be at most ${LIMITS.maxKeyLength} characters, this one has ${key.length}`;
+  if (key.length > LIMITS.maxKeyLength)
+    return `keys may be at most ${LIMITS.maxKeyLength} characters, this one has ${key.length}`;
   if (!KEY_CHARACTERS.test(key)) {
     return 'keys may contain only letters, digits, underscores (_), dashes (-), periods (.), spaces ( ), colons (:) and slashes (/)';
   }
@@ -70,7 +71,10 @@ export function validateKey(kind: KeyKind, key: unknown): asserts key is string 
   const problem = keyProblem(key);
   if (problem === undefined) return;
   const shown = typeof key === 'string' ? JSON.stringify(key) : String(key);
-  const hint = typeof key === 'string' && key.length > 0 ? ` Use a key such as ${JSON.stringify(sanitizeKey(key))}.` : '';
+  const hint =
+    typeof key === 'string' && key.length > 0
+      ? ` Use a key such as ${JSON.stringify(sanitizeKey(key))}.`
+      : '';
   throw new MlflowValidationError(String(key), `Invalid ${kind} key ${shown}: ${problem}.${hint}`);
 }
 
@@ -92,8 +96,16 @@ export function toMetricValue(key: string, value: unknown): number {
       `Metric "${key}" got a tensor, not a number: read it first, for example \`(await tensor.data())[0]\` or \`tensor.dataSync()[0]\`.`,
     );
   }
-  const shown = typeof value === 'string' ? JSON.stringify(value) : typeof value === 'object' ? 'an object' : String(value);
-  throw new MlflowValidationError(key, `Metric "${key}" must be a number, got ${shown} (${value === null ? 'null' : typeof value}).`);
+  const shown =
+    typeof value === 'string'
+      ? JSON.stringify(value)
+      : typeof value === 'object'
+        ? 'an object'
+        : String(value);
+  throw new MlflowValidationError(
+    key,
+    `Metric "${key}" must be a number, got ${shown} (${value === null ? 'null' : typeof value}).`,
+  );
 }
 
 /** Throws {@link MlflowValidationError} unless `step` is a safe integer. */
@@ -123,13 +135,19 @@ export function validateTimestamp(key: string, timestamp: unknown): asserts time
 export function toParamString(key: string, value: unknown): string {
   if (typeof value === 'string') return value;
   if (value === null || value === undefined) return 'None';
-  if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint') return String(value);
+  if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint')
+    return String(value);
   if (value instanceof Date) return Number.isNaN(value.getTime()) ? 'Invalid Date' : value.toISOString();
   if (typeof value === 'symbol' || typeof value === 'function') {
-    throw new MlflowValidationError(key, `Value of "${key}" is a ${typeof value}, which cannot be stored: pass a string, number or plain object.`);
+    throw new MlflowValidationError(
+      key,
+      `Value of "${key}" is a ${typeof value}, which cannot be stored: pass a string, number or plain object.`,
+    );
   }
   try {
-    return JSON.stringify(value, (_, inner: unknown) => (typeof inner === 'bigint' ? inner.toString() : inner));
+    return JSON.stringify(value, (_, inner: unknown) =>
+      typeof inner === 'bigint' ? inner.toString() : inner,
+    );
   } catch (cause) {
     throw new MlflowValidationError(
       key,
@@ -144,9 +162,15 @@ export function toParamString(key: string, value: unknown): string {
  * `/`, and no `..` segment, which would escape the run's artifact root.
  */
 export function normalizeArtifactPath(path: string, what = 'artifact path'): string {
-  const parts = path.replaceAll('\\', '/').split('/').filter((part) => part !== '' && part !== '.');
+  const parts = path
+    .replaceAll('\\', '/')
+    .split('/')
+    .filter((part) => part !== '' && part !== '.');
   if (parts.some((part) => part === '..')) {
-    throw new MlflowValidationError(path, `The ${what} ${JSON.stringify(path)} contains "..": artifact paths must stay inside the run.`);
+    throw new MlflowValidationError(
+      path,
+      `The ${what} ${JSON.stringify(path)} contains "..": artifact paths must stay inside the run.`,
+    );
   }
   return parts.join('/');
 }

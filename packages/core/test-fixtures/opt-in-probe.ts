@@ -20,7 +20,8 @@ for (const name of ['setTimeout', 'setInterval', 'setImmediate'] as const) {
 
 const enabled = process.argv[2] === 'on';
 const core = await import('../src/index.js');
-const undiciLoaded = () => Object.keys(createRequire(import.meta.url).cache).some((path) => path.includes(`${'/'}undici${'/'}`));
+const undiciLoaded = () =>
+  Object.keys(createRequire(import.meta.url).cache).some((path) => path.includes(`${'/'}undici${'/'}`));
 if (process.argv[2] === 'rest') {
   // Positive control: making a REST store is what loads undici.
   await core.getStore(core.resolveSettings({ enabled: true }));

@@ -50,7 +50,9 @@ export function gitTags(start: string): Record<string, string> {
     const gitDir = findGitDir(start);
     if (!gitDir) return {};
     const commonFile = join(gitDir, 'commondir');
-    const commonDir = existsSync(commonFile) ? resolve(gitDir, readFileSync(commonFile, 'utf8').trim()) : gitDir;
+    const commonDir = existsSync(commonFile)
+      ? resolve(gitDir, readFileSync(commonFile, 'utf8').trim())
+      : gitDir;
     const head = readFileSync(join(gitDir, 'HEAD'), 'utf8').trim();
     const tags: Record<string, string> = {};
     if (head.startsWith('ref: ')) {

@@ -18,9 +18,17 @@ export function isPng(bytes: Uint8Array): boolean {
 }
 
 /** Encodes an 8-bit RGBA image (`width * height * 4` bytes, row by row) as PNG. */
-export function encodePng(width: number, height: number, rgba: Uint8Array | Uint8ClampedArray, name = 'image'): Uint8Array {
+export function encodePng(
+  width: number,
+  height: number,
+  rgba: Uint8Array | Uint8ClampedArray,
+  name = 'image',
+): Uint8Array {
   if (!Number.isInteger(width) || !Number.isInteger(height) || width <= 0 || height <= 0) {
-    throw new MlflowValidationError(name, `Image ${name} has size ${width}x${height}: width and height must be positive whole numbers.`);
+    throw new MlflowValidationError(
+      name,
+      `Image ${name} has size ${width}x${height}: width and height must be positive whole numbers.`,
+    );
   }
   if (rgba.length !== width * height * 4) {
     throw new MlflowValidationError(
@@ -40,6 +48,11 @@ export function encodePng(width: number, height: number, rgba: Uint8Array | Uint
     raw.set(rgba.subarray(row * stride, (row + 1) * stride), row * (stride + 1) + 1);
   }
   return new Uint8Array(
-    Buffer.concat([SIGNATURE, chunk('IHDR', header), chunk('IDAT', deflateSync(raw)), chunk('IEND', new Uint8Array())]),
+    Buffer.concat([
+      SIGNATURE,
+      chunk('IHDR', header),
+      chunk('IDAT', deflateSync(raw)),
+      chunk('IEND', new Uint8Array()),
+    ]),
   );
 }

@@ -19,7 +19,13 @@ interface StoredRun {
 }
 
 function apiError(operation: string, status: number, errorCode: string, message: string): MlflowApiError {
-  return new MlflowApiError({ endpoint: `memory ${operation}`, status, errorCode, serverMessage: message, retryable: false });
+  return new MlflowApiError({
+    endpoint: `memory ${operation}`,
+    status,
+    errorCode,
+    serverMessage: message,
+    retryable: false,
+  });
 }
 
 function latest(points: Metric[]): number {
@@ -64,12 +70,21 @@ export class MemoryStore implements TrackingStore {
 
   /** Every run in the store, as {@link RunRecord}s with full metric histories. */
   runs(): (RunRecord & { history: Record<string, Metric[]> })[] {
-    return [...this.runsById.values()].map((run) => ({ ...this.toRecord(run), history: Object.fromEntries(run.metrics) }));
+    return [...this.runsById.values()].map((run) => ({
+      ...this.toRecord(run),
+      history: Object.fromEntries(run.metrics),
+    }));
   }
 
   async getExperiment(experimentId: string): Promise<Experiment> {
     const experiment = this.experiments.get(experimentId);
-    if (!experiment) throw apiError('getExperiment', 404, 'RESOURCE_DOES_NOT_EXIST', `No experiment with id ${experimentId}`);
+    if (!experiment)
+      throw apiError(
+        'getExperiment',
+        404,
+        'RESOURCE_DOES_NOT_EXIST',
+        `No experiment with id ${experimentId}`,
+      );
     return structuredClone(experiment);
   }
 
@@ -78,10 +93,19 @@ export class MemoryStore implements TrackingStore {
     return found && structuredClone(found);
   }
 
-  async createExperiment(name: string, options: { artifactLocation?: string; tags?: Record<string, string> } = {}): Promise<string> {
-    if (!name) throw apiError('createExperiment', 400, 'INVALID_PARAMETER_VALUE', 'Experiment name must not be empty');
+  async createExperiment(
+    name: string,
+    options: { artifactLocation?: string; tags?: Record<string, string> } = {},
+  ): Promise<string> {
+    if (!name)
+      throw apiError('createExperiment', 400, 'INVALID_PARAMETER_VALUE', 'Experiment name must not be empty');
     if (await this.getExperimentByName(name)) {
-      throw apiError('createExperiment', 400, 'RESOURCE_ALREADY_EXISTS', `Experiment '${name}' already exists.`);
+      throw apiError(
+        'createExperiment',
+        400,
+        'RESOURCE_ALREADY_EXISTS',
+        `Experiment '${name}' already exists.`,
+      );
     }
     const experimentId = String(this.nextExperimentId++);
     this.experiments.set(experimentId, {
@@ -182,7 +206,12 @@ export class MemoryStore implements TrackingStore {
     const seen = new Set<string>();
     for (const param of batch.params ?? []) {
       if (seen.has(param.key)) {
-        throw apiError('logBatch', 400, 'INVALID_PARAMETER_VALUE', `Duplicate parameter keys have been submitted: ${param.key}`);
+        throw apiError(
+          'logBatch',
+          400,
+          'INVALID_PARAMETER_VALUE',
+          `Duplicate parameter keys have been submitted: ${param.key}`,
+        );
       }
       seen.add(param.key);
       const existing = run.params.get(param.key);
@@ -206,7 +235,8 @@ export class MemoryStore implements TrackingStore {
 
   async deleteTag(runId: string, key: string): Promise<void> {
     const run = this.activeRun(runId, 'deleteTag');
-    if (!run.tags.delete(key)) throw apiError('deleteTag', 404, 'RESOURCE_DOES_NOT_EXIST', `No tag with name: ${key}`);
+    if (!run.tags.delete(key))
+      throw apiError('deleteTag', 404, 'RESOURCE_DOES_NOT_EXIST', `No tag with name: ${key}`);
   }
 
   async getMetricHistory(runId: string, key: string): Promise<Page<Metric>> {
@@ -228,14 +258,20 @@ export class MemoryStore implements TrackingStore {
       const rest = path.slice(prefix.length);
       const [head, ...tail] = rest.split('/');
       const child = `${prefix.slice(artifactUri.length + 1)}${head}`;
-      entries.set(child, tail.length > 0 ? { path: child, isDir: true } : { path: child, isDir: false, fileSize: bytes.length });
+      entries.set(
+        child,
+        tail.length > 0
+          ? { path: child, isDir: true }
+          : { path: child, isDir: false, fileSize: bytes.length },
+      );
     }
     return [...entries.values()].sort((a, b) => a.path.localeCompare(b.path));
   }
 
   async downloadArtifact(artifactUri: string, relativePath: string): Promise<Uint8Array> {
     const bytes = this.artifacts.get(`${artifactUri}/${relativePath}`);
-    if (!bytes) throw apiError('downloadArtifact', 404, 'RESOURCE_DOES_NOT_EXIST', `No artifact at ${relativePath}`);
+    if (!bytes)
+      throw apiError('downloadArtifact', 404, 'RESOURCE_DOES_NOT_EXIST', `No artifact at ${relativePath}`);
     return bytes;
   }
 
@@ -247,7 +283,13 @@ export class MemoryStore implements TrackingStore {
 
   private async mutableExperiment(experimentId: string): Promise<Experiment> {
     const experiment = this.experiments.get(experimentId);
-    if (!experiment) throw apiError('getExperiment', 404, 'RESOURCE_DOES_NOT_EXIST', `No experiment with id ${experimentId}`);
+    if (!experiment)
+      throw apiError(
+        'getExperiment',
+        404,
+        'RESOURCE_DOES_NOT_EXIST',
+        `No experiment with id ${experimentId}`,
+      );
     return experiment;
   }
 
@@ -260,7 +302,12 @@ export class MemoryStore implements TrackingStore {
   private activeRun(runId: string, operation: string): StoredRun {
     const run = this.storedRun(runId, operation);
     if (run.info.lifecycleStage !== 'active') {
-      throw apiError(operation, 400, 'INVALID_PARAMETER_VALUE', `The run ${runId} must be in the 'active' state. Current state is deleted.`);
+      throw apiError(
+        operation,
+        400,
+        'INVALID_PARAMETER_VALUE',
+        `The run ${runId} must be in the 'active' state. Current state is deleted.`,
+      );
     }
     return run;
   }
