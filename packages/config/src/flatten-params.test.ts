@@ -96,6 +96,21 @@ describe('flattenParams', () => {
     });
   });
 
+  it('rejects a Map whose keys cannot become names', () => {
+    expect(() => flattenParams({ weights: new Map([[{ id: 1 }, 2]]) })).toThrow(
+      'The Map at "weights" has a key that is not a string or number: only such keys can become param names.',
+    );
+  });
+
+  it('indexes Sets of objects and writes value objects such as URLs by their text', () => {
+    expect(
+      flattenParams({ heads: new Set([{ n: 1 }]), endpoint: new URL('https://example.com/v1') }),
+    ).toEqual({
+      'heads.0.n': '1',
+      endpoint: 'https://example.com/v1',
+    });
+  });
+
   it('keeps empty objects as {} so that no field vanishes', () => {
     expect(flattenParams({ extra: {} })).toEqual({ extra: '{}' });
   });

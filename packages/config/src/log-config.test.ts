@@ -258,6 +258,37 @@ describe('logConfig', () => {
     expect(await paramsOf(run)).toEqual({ 'cfg/model/depth': '3' });
   });
 
+  it('names the artifact after the prefix, so that two configs on one run keep their own files', async () => {
+    const run = await startRun(on());
+    await logConfig({ depth: 3 }, { prefix: 'model' });
+    await logConfig({ rows: 10 }, { prefix: 'data' });
+    expect(JSON.parse(artifactText(run, 'config_model.json')!)).toEqual({ depth: 3 });
+    expect(JSON.parse(artifactText(run, 'config_data.json')!)).toEqual({ rows: 10 });
+    expect(await paramsOf(run)).toEqual({ 'model.depth': '3', 'data.rows': '10' });
+  });
+
+  it('takes a config typed by an interface without a schema, and returns it as is', async () => {
+    interface Plain {
+      lr: number;
+      tags: string[];
+    }
+    const plain: Plain = { lr: 0.1, tags: ['a'] };
+    const returned: Plain = await logConfig(plain);
+    expect(returned).toBe(plain);
+  });
+
+  it('rejects something that is neither a schema nor a config object', async () => {
+    const call = logConfig([1, 2] as unknown as Record<string, unknown>);
+    await expect(call).rejects.toThrow(MlflowConfigError);
+    await expect(logConfig('lr=1' as unknown as Record<string, unknown>)).rejects.toThrow(
+      'logConfig takes a zod schema and an input, or a config object; got string.',
+    );
+    // @ts-expect-error: a schema without an input is a type error, and at run time an invalid (missing) config
+    await expect(logConfig(z.object({ a: z.number() }))).rejects.toThrow(
+      'Invalid config, 1 problem:\n  - (root): expected object, received undefined\nFix these values, or change the schema.',
+    );
+  });
+
   it('reports a failed artifact upload through diag instead of throwing', async () => {
     const run = await startRun(on());
     const logger = { error: vi.fn(), warn: vi.fn(), info: vi.fn(), debug: vi.fn() };

@@ -47,7 +47,12 @@ export interface LogConfigOptions
    * @defaultValue `'json'`
    */
   artifact?: 'json' | 'yaml' | 'both' | false;
-  /** Base name (and optional folder) of the config artifacts: `'config'` writes `config.json`. @defaultValue `'config'` */
+  /**
+   * Base name (and optional folder) of the config artifacts: `'config'` writes `config.json`. With a
+   * `prefix`, the default is `config_<prefix>`, so that configs logged under different prefixes to one run
+   * keep separate files.
+   * @defaultValue `'config'`, or `'config_<prefix>'` when `prefix` is set
+   */
   artifactName?: string;
 }
 
@@ -101,7 +106,8 @@ function checkOptions(options: LogConfigOptions): Settings {
       },
     );
   }
-  const artifactName = normalizeArtifactPath(options.artifactName ?? 'config', 'artifactName');
+  const defaultName = options.prefix ? `config_${options.prefix.replace(/[^\w.-]/g, '_')}` : 'config';
+  const artifactName = normalizeArtifactPath(options.artifactName ?? defaultName, 'artifactName');
   if (artifactName === '') {
     throw new MlflowConfigError(
       'Option `artifactName` is empty: pass a file name without extension, such as "config".',
@@ -127,7 +133,9 @@ function prepare(parsed: unknown, schema: unknown, options: LogConfigOptions, se
   if (options.secretPatterns) redactOptions.secretPatterns = options.secretPatterns;
   if (options.allowKeys) redactOptions.allowKeys = options.allowKeys;
   if (options.redactUrls !== undefined) redactOptions.redactUrls = options.redactUrls;
-  const { value: redacted } = redactConfig(parsed, redactOptions);
+  const { value: redacted, redactedPaths } = redactConfig(parsed, redactOptions);
+  if (redactedPaths.length > 0)
+    diag.debug(`logConfig redacted ${redactedPaths.length} value(s): ${redactedPaths.join(', ')}`);
 
   const flattenOptions: FlattenParamsOptions = { redact: false };
   if (options.separator !== undefined) flattenOptions.separator = options.separator;
@@ -202,8 +210,8 @@ export async function logConfig<S extends z.ZodType>(
   input: unknown,
   options?: LogConfigOptions,
 ): Promise<z.output<S>>;
-export async function logConfig<T extends Record<string, unknown>>(
-  config: T,
+export async function logConfig<T extends object>(
+  config: T extends z.ZodType ? never : T,
   options?: LogConfigOptions,
 ): Promise<T>;
 export async function logConfig(
@@ -235,7 +243,7 @@ export async function logConfig(
   if (run === undefined) {
     if (resolveEnabled({}).enabled) {
       diag.once(
-        'config:no-run',
+        '@mlflow-kit/config:no-run',
         'warn',
         'logConfig found no active run, so the config was validated but not logged: call startRun() first, or pass `run`.',
       );

@@ -164,13 +164,6 @@ export class SchemaView {
     });
   }
 
-  /** Whether the schema is an object-like node that has fields. */
-  get isContainer(): boolean {
-    return this.nodes.some(({ _zod }) =>
-      ['object', 'record', 'map', 'array', 'tuple', 'set'].includes(_zod.def.type),
-    );
-  }
-
   /** Whether the leaf is a plain string schema (so `007` from the command line stays a string). */
   get isString(): boolean {
     const leaves = this.nodes.filter(({ _zod }) => !(_zod.def.type in WRAPPERS) && _zod.def.type !== 'lazy');
