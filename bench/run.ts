@@ -18,7 +18,9 @@ async function optional(file: string, name: string): Promise<Bench | undefined> 
 }
 
 const only = process.argv.slice(2);
-const server: MlflowServer | undefined = process.env.MLFLOW_BENCH_TRACKING_URI ? undefined : await startMlflowServer();
+const server: MlflowServer | undefined = process.env.MLFLOW_BENCH_TRACKING_URI
+  ? undefined
+  : await startMlflowServer();
 const trackingUri = process.env.MLFLOW_BENCH_TRACKING_URI ?? server!.uri;
 const results: Record<string, Record<string, number>> = {};
 try {
