@@ -1,3 +1,10 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { TLSSocket } from 'node:tls';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { setDiagLogger } from '../diag.js';
 import { MlflowApiError } from '../errors.js';
@@ -282,5 +289,120 @@ describe('backoff and Retry-After', () => {
     expect(parseRetryAfterMs(new Date(10_000).toUTCString(), 4000)).toBe(6000);
     expect(parseRetryAfterMs('soon')).toBeUndefined();
     expect(parseRetryAfterMs(undefined)).toBeUndefined();
+  });
+});
+
+describe('HttpClient TLS', () => {
+  let dir: string;
+  let server: HttpsServer;
+  let uri: string;
+  const peers: boolean[] = [];
+
+  function openssl(...args: string[]): void {
+    execFileSync('openssl', args, { cwd: dir, stdio: 'ignore' });
+  }
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'mlflow-kit-tls-'));
+    openssl(
+      'req',
+      '-x509',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-keyout',
+      'ca.key',
+      '-out',
+      'ca.pem',
+      '-days',
+      '2',
+      '-subj',
+      '/CN=test-ca',
+    );
+    for (const name of ['server', 'client']) {
+      openssl(
+        'req',
+        '-newkey',
+        'rsa:2048',
+        '-nodes',
+        '-keyout',
+        `${name}.key`,
+        '-out',
+        `${name}.csr`,
+        '-subj',
+        `/CN=${name}`,
+      );
+      await writeFile(
+        join(dir, `${name}.ext`),
+        name === 'server' ? 'subjectAltName=IP:127.0.0.1\n' : 'extendedKeyUsage=clientAuth\n',
+      );
+      openssl(
+        'x509',
+        '-req',
+        '-in',
+        `${name}.csr`,
+        '-CA',
+        'ca.pem',
+        '-CAkey',
+        'ca.key',
+        '-CAcreateserial',
+        '-out',
+        `${name}.pem`,
+        '-days',
+        '2',
+        '-extfile',
+        `${name}.ext`,
+      );
+    }
+    // requests' `cert=` form, which MLFLOW_TRACKING_CLIENT_CERT_PATH points at: certificate and key in one file.
+    await writeFile(
+      join(dir, 'client-bundle.pem'),
+      `${await readFile(join(dir, 'client.pem'), 'utf8')}${await readFile(join(dir, 'client.key'), 'utf8')}`,
+    );
+    server = createHttpsServer(
+      {
+        key: await readFile(join(dir, 'server.key')),
+        cert: await readFile(join(dir, 'server.pem')),
+        ca: await readFile(join(dir, 'ca.pem')),
+        requestCert: true,
+        rejectUnauthorized: false,
+      },
+      (req, res) => {
+        peers.push((req.socket as TLSSocket).authorized);
+        res.end('{}');
+      },
+    );
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    uri = `https://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+
+  afterAll(async () => {
+    server.closeAllConnections();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('refuses an untrusted certificate at once, saying which setting fixes it', async () => {
+    const error = await failure(client({}, uri).json('GET', '/api/2.0/mlflow/x'));
+    expect(error.retryable).toBe(false);
+    expect(error.status).toBeUndefined();
+    expect(error.message).toMatch(/not trusted.*MLFLOW_TRACKING_SERVER_CERT_PATH/);
+    expect(sleeps).toEqual([]);
+  });
+
+  it('trusts the server with serverCertPath, and skips verification with insecureTls', async () => {
+    expect(
+      await client({ serverCertPath: join(dir, 'ca.pem') }, uri).json('GET', '/api/2.0/mlflow/x'),
+    ).toEqual({});
+    expect(await client({ insecureTls: true }, uri).json('GET', '/api/2.0/mlflow/x')).toEqual({});
+  });
+
+  it('presents the client certificate of clientCertPath for mutual TLS', async () => {
+    peers.length = 0;
+    await client(
+      { serverCertPath: join(dir, 'ca.pem'), clientCertPath: join(dir, 'client-bundle.pem') },
+      uri,
+    ).json('GET', '/api/2.0/mlflow/x');
+    expect(peers).toEqual([true]);
   });
 });

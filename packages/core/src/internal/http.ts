@@ -326,13 +326,21 @@ export class HttpClient {
       typeof error === 'object' && error !== null && 'code' in error ? String(error.code) : undefined;
     const raw = error instanceof Error ? error.message : String(error);
     const timedOut = code !== undefined && /TIMEOUT/i.test(code);
-    const what = timedOut
-      ? `no answer within ${this.#settings.requestTimeoutMs} ms (${code})`
-      : `could not reach the server at ${this.#base.origin}: ${raw}${code && !raw.includes(code) ? ` (${code})` : ''}`;
+    // A certificate the client does not trust stays untrusted: retrying would only delay the answer.
+    const badCertificate =
+      code !== undefined && /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|UNABLE_TO_GET_ISSUER/.test(code);
+    let what: string;
+    if (timedOut) what = `no answer within ${this.#settings.requestTimeoutMs} ms (${code})`;
+    else if (badCertificate) {
+      what =
+        `the TLS certificate of ${this.#base.origin} is not trusted: ${raw} (${code}). Pass \`serverCertPath\` or set ` +
+        'MLFLOW_TRACKING_SERVER_CERT_PATH to the CA bundle that signed it, or (only for testing) set MLFLOW_TRACKING_INSECURE_TLS=true.';
+    } else
+      what = `could not reach the server at ${this.#base.origin}: ${raw}${code && !raw.includes(code) ? ` (${code})` : ''}`;
     return new MlflowApiError({
       endpoint,
       serverMessage: this.#redact(what),
-      retryable: true,
+      retryable: !badCertificate,
       cause: this.#safeCause(error),
     });
   }
