@@ -55,6 +55,11 @@ describe('loadConfig', () => {
     expect(config.model).toEqual({ depth: 2, hiddenUnits: [64] });
   });
 
+  it('skips the bare -- that pnpm and npm pass on to the script', async () => {
+    const config = await loadConfig({ schema: Config, argv: ['--', '--epochs', '2', '--data.path', 'x'] });
+    expect(config.epochs).toBe(2);
+  });
+
   it('treats a bare boolean flag as true', async () => {
     const config = await loadConfig({ schema: Config, argv: ['--amp', '--data.path', 'x'] });
     expect(config.amp).toBe(true);

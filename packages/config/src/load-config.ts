@@ -28,7 +28,8 @@ export interface LoadConfigOptions<S extends z.ZodType = z.ZodType> {
   env?: Record<string, string | undefined>;
   /**
    * Command-line overrides, applied last: `--lr 0.01`, `--lr=0.01`, `--model.depth 5`, Hydra-style
-   * `model.depth=5`, `--flag` / `--no-flag` for booleans. Pass `false` to read none.
+   * `model.depth=5`, `--flag` / `--no-flag` for booleans. A bare `--` (which `pnpm start -- ...` passes on) is
+   * skipped. Pass `false` to read none.
    * @defaultValue `process.argv.slice(2)`
    */
   argv?: readonly string[] | false;
@@ -255,7 +256,8 @@ function parseArgv(argv: readonly string[]): { key: string; value: string | unde
   const overrides: { key: string; value: string | undefined; raw: string }[] = [];
   for (let index = 0; index < argv.length; index++) {
     const token = argv[index]!;
-    if (token === '--') break;
+    // `pnpm start -- --lr 0.01` passes the `--` on; with no positional arguments to end, it is skipped.
+    if (token === '--') continue;
     if (token.startsWith('--')) {
       const body = token.slice(2);
       const equals = body.indexOf('=');
