@@ -65,6 +65,17 @@ describe('redactUrlCredentials', () => {
     );
   });
 
+  it('redacts the signatures and tokens of signed URLs', () => {
+    expect(redactUrlCredentials('https://acct.blob.core.windows.net/c/f?sv=2024&sig=AbC%2F1&se=2026')).toBe(
+      'https://acct.blob.core.windows.net/c/f?sv=2024&sig=***&se=2026',
+    );
+    expect(
+      redactUrlCredentials(
+        'https://b.s3.amazonaws.com/k?X-Amz-Credential=AKIA%2F1&X-Amz-Security-Token=t1&X-Amz-Signature=abc',
+      ),
+    ).toBe('https://b.s3.amazonaws.com/k?X-Amz-Credential=***&X-Amz-Security-Token=***&X-Amz-Signature=***');
+  });
+
   it('leaves URLs without credentials and plain text alone', () => {
     expect(redactUrlCredentials('https://example.com/a?b=c')).toBe('https://example.com/a?b=c');
     expect(redactUrlCredentials('user@example.com')).toBe('user@example.com');

@@ -163,13 +163,20 @@ function testRegExp(pattern: RegExp, text: string): boolean {
   return pattern.test(text);
 }
 
+/** Query parameters that carry signatures in signed URLs (Azure SAS `sig`, S3 `X-Amz-Signature`). */
+const QUERY_SECRETS = new Set(['sig', 'signature']);
+
+function isSecretQueryName(name: string): boolean {
+  return isSecretKey(name) || words(name).some((word) => QUERY_SECRETS.has(word));
+}
+
 const URL_USERINFO = /\b([a-z][a-z0-9+.-]*:\/\/)([^\s/?#@'"]+)@/gi;
 const QUERY_PARAM = /([?&;])([^=&#\s'"]+)=([^&#\s'"]*)/g;
 
 /**
  * Removes credentials from every URL inside `text`: the user-info part (`user:pass@`, or a bare token
  * `ghp_xxx@`) becomes `***@`, and query parameters whose names look secret (`?api_key=...`,
- * `&token=...`) get the value `***`. Text without URLs comes back unchanged.
+ * `&token=...`, and the signatures of signed URLs: `sig`, `X-Amz-Signature`) get the value `***`. Text without URLs comes back unchanged.
  *
  * @example
  * ```ts
@@ -182,7 +189,7 @@ export function redactUrlCredentials(text: string): string {
     userinfo === REDACTED ? match : `${scheme}${REDACTED}@`,
   );
   result = result.replace(QUERY_PARAM, (match, lead: string, name: string, value: string) =>
-    value !== '' && value !== REDACTED && isSecretKey(decodeSafely(name))
+    value !== '' && value !== REDACTED && isSecretQueryName(decodeSafely(name))
       ? `${lead}${name}=${REDACTED}`
       : match,
   );
