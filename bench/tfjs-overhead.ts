@@ -1,0 +1,135 @@
+// Overhead of @mlflow-kit/tfjs on model.fit: the same fit with no callback, with tracking off, with
+// per-epoch logging and with per-batch logging against a real MLflow server, as ratios from one run.
+import * as tf from '@tensorflow/tfjs';
+import '@tensorflow/tfjs-backend-wasm';
+import { pathToFileURL } from 'node:url';
+import { closeStores, type Run, startRun } from '../packages/core/src/index.js';
+import { logModel, mlflowCallback } from '../packages/tfjs/src/index.js';
+
+type Variant = 'none' | 'off' | 'epoch' | 'batch';
+const VARIANTS: Variant[] = ['none', 'off', 'epoch', 'batch'];
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
+}
+
+function model(): tf.Sequential {
+  const net = tf.sequential({
+    layers: [
+      tf.layers.dense({ units: 128, activation: 'relu', inputShape: [32] }),
+      tf.layers.dense({ units: 128, activation: 'relu' }),
+      tf.layers.dense({ units: 10, activation: 'softmax' }),
+    ],
+  });
+  net.compile({ optimizer: tf.train.adam(0.001), loss: 'categoricalCrossentropy', metrics: ['accuracy'] });
+  return net;
+}
+
+/**
+ * Times `model.fit` per variant. Variants are interleaved (in a rotating order) and repeated, and medians
+ * are compared, so drift on a shared 2-core machine affects every variant alike. The model itself is not
+ * logged (`logModel: false`): its one-time upload is measured separately as `log_model_ms`.
+ */
+export async function benchTfjsOverhead(opts: { trackingUri: string }): Promise<Record<string, number>> {
+  await tf.setBackend('wasm');
+  await tf.ready();
+  const samples = 2048;
+  const batchSize = 32;
+  const epochs = 5;
+  const rounds = Number(process.env.MLFLOW_KIT_BENCH_ROUNDS ?? 7);
+  const xs = tf.randomNormal([samples, 32], 0, 1, 'float32', 7);
+  const ys = tf.oneHot(tf.randomUniform([samples], 0, 10, 'int32', 7), 10);
+  const net = model();
+  const experimentName = `bench-tfjs-${Date.now()}`;
+  const wall: Record<Variant, number[]> = { none: [], off: [], epoch: [], batch: [] };
+  const cpu: Record<Variant, number[]> = { none: [], off: [], epoch: [], batch: [] };
+
+  const fitOnce = async (variant: Variant): Promise<{ wall: number; cpu: number }> => {
+    let run: Run | undefined;
+    if (variant === 'epoch' || variant === 'batch') {
+      run = await startRun({
+        enabled: true,
+        trackingUri: opts.trackingUri,
+        experimentName,
+        runName: variant,
+      });
+    }
+    const callbacks =
+      variant === 'none'
+        ? undefined
+        : variant === 'off'
+          ? mlflowCallback({ tf, enabled: false })
+          : mlflowCallback({ tf, ...(run ? { run } : {}), logModel: false, logEvery: variant });
+    const cpuStart = process.cpuUsage();
+    const start = performance.now();
+    await net.fit(xs, ys, {
+      epochs,
+      batchSize,
+      shuffle: false,
+      verbose: 0,
+      ...(callbacks ? { callbacks } : {}),
+    });
+    const elapsed = performance.now() - start;
+    const used = process.cpuUsage(cpuStart);
+    await run?.end();
+    return { wall: elapsed, cpu: (used.user + used.system) / 1000 };
+  };
+
+  for (const variant of VARIANTS) await fitOnce(variant); // warm-up: kernels, connections
+  for (let round = 0; round < rounds; round++) {
+    for (let offset = 0; offset < VARIANTS.length; offset++) {
+      const variant = VARIANTS[(round + offset) % VARIANTS.length]!;
+      const measured = await fitOnce(variant);
+      wall[variant].push(measured.wall);
+      cpu[variant].push(measured.cpu);
+    }
+  }
+
+  const logRun = await startRun({
+    enabled: true,
+    trackingUri: opts.trackingUri,
+    experimentName,
+    runName: 'log-model',
+  });
+  const logStart = performance.now();
+  await logModel(logRun, net, 'model', { tf });
+  const logModelMs = performance.now() - logStart;
+  await logRun.end();
+  await closeStores();
+  xs.dispose();
+  ys.dispose();
+
+  const ratio = (times: Record<Variant, number[]>, variant: Variant): number =>
+    median(times[variant]) / median(times.none);
+  return {
+    batches_per_fit: Math.ceil(samples / batchSize) * epochs,
+    rounds,
+    fit_none_ms: median(wall.none),
+    fit_off_ms: median(wall.off),
+    fit_epoch_ms: median(wall.epoch),
+    fit_batch_ms: median(wall.batch),
+    off_vs_none: ratio(wall, 'off'),
+    epoch_vs_none: ratio(wall, 'epoch'),
+    batch_vs_none: ratio(wall, 'batch'),
+    // CPU time of this process: far less sensitive than wall time to other work on a shared machine.
+    cpu_off_vs_none: ratio(cpu, 'off'),
+    cpu_epoch_vs_none: ratio(cpu, 'epoch'),
+    cpu_batch_vs_none: ratio(cpu, 'batch'),
+    log_model_ms: logModelMs,
+  };
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  const { startMlflowServer } = await import('../test/setup/mlflow-env.js');
+  const server = process.env.MLFLOW_BENCH_TRACKING_URI ? undefined : await startMlflowServer();
+  try {
+    const results = await benchTfjsOverhead({
+      trackingUri: process.env.MLFLOW_BENCH_TRACKING_URI ?? server!.uri,
+    });
+    console.table(results);
+  } finally {
+    await server?.stop();
+  }
+}
