@@ -10,7 +10,9 @@ export interface ContextState {
   /** Runs started with `startRun`, innermost last, as MLflow's fluent run stack. */
   stack: Run[];
   /** Recording runs not yet ended, flushed and ended at process exit. */
-  open: Set<Run & { end(options?: { status?: 'FINISHED' | 'FAILED' | 'KILLED' }): Promise<void> }>;
+  open: Set<
+    Run & { endWithin(status: 'FINISHED' | 'FAILED' | 'KILLED', flushTimeoutMs: number): Promise<void> }
+  >;
   exitHookInstalled: boolean;
 }
 

@@ -3,6 +3,7 @@ import { basename, join, relative } from 'node:path';
 import { contextState } from './context.js';
 import { diag } from './diag.js';
 import { MlflowKitError, MlflowValidationError } from './errors.js';
+import { untrackRun } from './internal/lifecycle.js';
 import { encodePng, isPng } from './internal/png.js';
 import type { EndRunOptions, ImageDataLike, LogMetricOptions, ParamValue, Run, TableInput } from './run.js';
 import { RunLogger, type RunLoggerOptions, type RunLoggerStats } from './run-logger.js';
@@ -281,16 +282,37 @@ export class RecordingRun implements Run {
   }
 
   end(options: EndRunOptions = {}): Promise<void> {
-    this.ended ??= this.finish(options.status ?? 'FINISHED');
+    this.ended ??= this.finish(options.status ?? 'FINISHED', undefined);
     return this.ended;
   }
 
-  private async finish(status: NonNullable<EndRunOptions['status']>): Promise<void> {
+  /**
+   * Ends the run, waiting at most `flushTimeoutMs` for queued data: used at process exit and on signals,
+   * where the status must be recorded even if the server is too slow to take everything.
+   */
+  endWithin(status: NonNullable<EndRunOptions['status']>, flushTimeoutMs: number): Promise<void> {
+    this.ended ??= this.finish(status, flushTimeoutMs);
+    return this.ended;
+  }
+
+  private async finish(
+    status: NonNullable<EndRunOptions['status']>,
+    flushTimeoutMs: number | undefined,
+  ): Promise<void> {
     const state = contextState();
     const index = state.stack.lastIndexOf(this);
     if (index >= 0) state.stack.splice(index, 1);
-    state.open.delete(this);
-    await this.logger.flush();
+    untrackRun(this);
+    if (flushTimeoutMs === undefined) {
+      await this.logger.flush();
+    } else {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const timeout = new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, flushTimeoutMs);
+      });
+      await Promise.race([this.logger.flush(), timeout]);
+      clearTimeout(timer);
+    }
     this.logger.close();
     try {
       await this.store.updateRun(this.runId, { status, endTime: Date.now() });

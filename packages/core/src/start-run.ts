@@ -3,6 +3,7 @@ import { contextState, getActiveRun } from './context.js';
 import { diag, setDiagLogger } from './diag.js';
 import { MlflowApiError, MlflowConfigError } from './errors.js';
 import { defaultRunTags } from './internal/default-tags.js';
+import { trackOpenRun } from './internal/lifecycle.js';
 import { getStore } from './internal/store-factory.js';
 import { NOOP_RUN } from './noop-run.js';
 import { RecordingRun } from './recording-run.js';
@@ -67,25 +68,10 @@ async function resolveExperimentId(
   return '0';
 }
 
-function installExitHook(): void {
-  const state = contextState();
-  if (state.exitHookInstalled) return;
-  state.exitHookInstalled = true;
-  // Like MLflow's atexit handler: runs still open when the program runs out of work end FINISHED,
-  // after their queued data is sent. `beforeExit` fires again once this async work is done.
-  process.on('beforeExit', () => {
-    if (state.open.size === 0) return;
-    const runs = [...state.open];
-    state.open.clear();
-    void Promise.allSettled(runs.map((run) => run.end({ status: 'FINISHED' })));
-  });
-}
-
 function openRunState(run: RecordingRun, pushOnStack: boolean): void {
   const state = contextState();
   if (pushOnStack) state.stack.push(run);
-  state.open.add(run);
-  installExitHook();
+  trackOpenRun(run);
 }
 
 /** What `startRun` does once it knows tracking is on. Exported for adapters that manage their own runs. */
