@@ -1,5 +1,9 @@
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { MlflowApiError } from '../../packages/core/src/errors.js';
+import { MlflowApiError, MlflowKitError } from '../../packages/core/src/errors.js';
 import { RestStore } from '../../packages/core/src/rest-store.js';
 import { resolveSettings, type TrackingOptions } from '../../packages/core/src/settings.js';
 import type { TrackingStore } from '../../packages/core/src/store.js';
@@ -222,5 +226,47 @@ print(json.dumps({"run_id": run.info.run_id}))
     expect(error.endpoint).toBe('[GET] /api/2.0/mlflow/experiments/get-by-name');
     expect(error.message).toMatch(/ECONNREFUSED/);
     expect(Date.now() - started).toBeLessThan(5000);
+  });
+
+  it('writes artifacts of a file:// root straight to disk, where the Python client finds them', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'mlflow-kit-file-root-'));
+    try {
+      const store = makeStore();
+      const experimentId = await store.createExperiment(uniqueName('file-root'), {
+        artifactLocation: pathToFileURL(dir).href,
+      });
+      const run = await store.createRun({ experimentId, startTime: Date.now(), userId: 'tester', tags: {} });
+      expect(run.info.artifactUri).toMatch(/^file:\/\//);
+      await store.uploadArtifact(run.info.artifactUri, 'model/weights.bin', {
+        bytes: new Uint8Array([9, 8, 7]),
+      });
+      expect(await readFile(join(dir, run.info.runId, 'artifacts', 'model', 'weights.bin'))).toEqual(
+        Buffer.from([9, 8, 7]),
+      );
+      expect(await store.listArtifacts(run.info.artifactUri, 'model')).toEqual([
+        { path: 'model/weights.bin', isDir: false, fileSize: 3 },
+      ]);
+      const seen = await python<{ files: string[] }>(`
+import json
+from mlflow import MlflowClient
+print(json.dumps({"files": [f.path for f in MlflowClient().list_artifacts("${run.info.runId}", "model")]}))
+`);
+      expect(seen.files).toEqual(['model/weights.bin']);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('refuses an s3:// artifact root with a message that points at the artifact proxy', async () => {
+    const store = makeStore();
+    const experimentId = await store.createExperiment(uniqueName('s3-root'), {
+      artifactLocation: 's3://some-bucket/prefix',
+    });
+    const run = await store.createRun({ experimentId, startTime: Date.now(), userId: 'tester', tags: {} });
+    const attempt = store.uploadArtifact(run.info.artifactUri, 'a.txt', { bytes: new Uint8Array([1]) });
+    await expect(attempt).rejects.toSatisfy((error: unknown) => MlflowKitError.isInstance(error));
+    await expect(
+      store.uploadArtifact(run.info.artifactUri, 'a.txt', { bytes: new Uint8Array([1]) }),
+    ).rejects.toThrow(/s3:.*mlflow server --serve-artifacts/);
   });
 });

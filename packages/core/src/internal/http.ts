@@ -263,11 +263,6 @@ export class HttpClient {
     await this.#agent.close();
   }
 
-  /** Removes every configured credential from `text`. */
-  redact(text: string): string {
-    return this.#redact(text);
-  }
-
   #redact(text: string): string {
     let out = text;
     for (const secret of this.#secrets) if (secret) out = out.split(secret).join('***');
