@@ -77,15 +77,7 @@ export class MemoryStore implements TrackingStore {
   }
 
   async getExperiment(experimentId: string): Promise<Experiment> {
-    const experiment = this.experiments.get(experimentId);
-    if (!experiment)
-      throw apiError(
-        'getExperiment',
-        404,
-        'RESOURCE_DOES_NOT_EXIST',
-        `No experiment with id ${experimentId}`,
-      );
-    return structuredClone(experiment);
+    return structuredClone(await this.mutableExperiment(experimentId));
   }
 
   async getExperimentByName(name: string): Promise<Experiment | undefined> {
