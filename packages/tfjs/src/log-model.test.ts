@@ -1,0 +1,148 @@
+import {
+  createClient,
+  getActiveRun,
+  MlflowApiError,
+  type ModelVersion,
+  type RegistryStore,
+  startRun,
+} from '@mlflow-kit/core';
+import { createMemoryStore } from '@mlflow-kit/core/testing';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { toSnakeCase } from './internal/params.js';
+import { smallClassifier, trainingData, useWasm } from './internal/test-models.js';
+import { toYaml } from './internal/yaml.js';
+import { loadModel } from './load-model.js';
+import { logModel } from './log-model.js';
+
+let tf: Awaited<ReturnType<typeof useWasm>>;
+beforeAll(async () => {
+  tf = await useWasm();
+});
+afterEach(async () => {
+  for (let run = getActiveRun(); run; run = getActiveRun()) await run.end();
+});
+
+/** A registry as the MLflow server keeps it, in memory: enough for registering and resolving model URIs. */
+function fakeRegistry(): Partial<RegistryStore> & { versions: ModelVersion[]; aliases: Map<string, string> } {
+  const names = new Set<string>();
+  const versions: ModelVersion[] = [];
+  const aliases = new Map<string, string>();
+  const missing = (what: string) =>
+    new MlflowApiError({
+      endpoint: 'fake',
+      status: 404,
+      errorCode: 'RESOURCE_DOES_NOT_EXIST',
+      serverMessage: what,
+      retryable: false,
+    });
+  const find = (name: string, version: string) => {
+    const found = versions.find((candidate) => candidate.name === name && candidate.version === version);
+    if (!found) throw missing(`${name} v${version}`);
+    return found;
+  };
+  return {
+    versions,
+    aliases,
+    async getRegisteredModel(name) {
+      if (!names.has(name)) throw missing(name);
+      return { name, tags: {}, aliases: {}, latestVersions: [] };
+    },
+    async createRegisteredModel(name) {
+      names.add(name);
+      return { name, tags: {}, aliases: {}, latestVersions: [] };
+    },
+    async createModelVersion({ name, source, runId }) {
+      const version: ModelVersion = {
+        name,
+        version: String(versions.filter((candidate) => candidate.name === name).length + 1),
+        source,
+        runId,
+        status: 'READY',
+        currentStage: 'None',
+        tags: {},
+        aliases: [],
+      };
+      versions.push(version);
+      return version;
+    },
+    async getModelVersion(name, version) {
+      return find(name, version);
+    },
+    async getModelVersionByAlias(name, alias) {
+      return find(name, aliases.get(`${name}@${alias}`) ?? '');
+    },
+    async getLatestVersions(name) {
+      return versions.filter((candidate) => candidate.name === name);
+    },
+    async getModelVersionDownloadUri(name, version) {
+      return find(name, version).source;
+    },
+  };
+}
+
+describe('logModel and loadModel', () => {
+  it('registers versions, and loads by alias, version, stage and latest with equal predictions', async () => {
+    const store = createMemoryStore();
+    const registry = fakeRegistry();
+    Object.assign(store, { registry });
+    const run = await startRun({ enabled: true, store });
+    const model = smallClassifier();
+    const { xs, ys } = trainingData();
+    await model.fit(xs, ys, { epochs: 2 });
+    const first = await logModel(run, model, 'model', { registeredModelName: 'iris', tf });
+    const second = await logModel(run, model, 'model-2', { registeredModelName: 'iris', tf });
+    await run.end();
+    expect([first?.registeredModelVersion, second?.registeredModelVersion]).toEqual(['1', '2']);
+    expect(registry.versions[0]?.source).toBe(`${run.artifactUri}/model`);
+    registry.aliases.set('iris@champion', '1');
+    registry.versions[1]!.currentStage = 'Production';
+
+    const expected = (model.predict(xs) as typeof xs).arraySync();
+    const client = createClient({ store });
+    for (const uri of [
+      'models:/iris@champion',
+      'models:/iris/1',
+      'models:/iris/production',
+      'models:/iris/latest',
+      `runs:/${run.runId}/model`,
+    ]) {
+      const loaded = await loadModel(uri, { tf, client });
+      expect((loaded.predict(xs) as typeof xs).arraySync(), uri).toEqual(expected);
+    }
+  });
+
+  it('splits large weights into 4 MB shards that load back', async () => {
+    const store = createMemoryStore();
+    const run = await startRun({ enabled: true, store });
+    const big = tf.sequential({ layers: [tf.layers.dense({ units: 1100, inputShape: [1000] })] });
+    await logModel(run, big, 'big');
+    await run.end();
+    const manifest = JSON.parse(
+      new TextDecoder().decode(store.artifacts.get(`${run.artifactUri}/big/model.json`)),
+    );
+    expect(manifest.weightsManifest[0].paths).toEqual(['group1-shard1of2.bin', 'group1-shard2of2.bin']);
+    const loaded = await loadModel(`runs:/${run.runId}/big`, { tf, store });
+    const input = tf.ones([1, 1000]);
+    expect((loaded.predict(input) as typeof input).arraySync()).toEqual(
+      (big.predict(input) as typeof input).arraySync(),
+    );
+  });
+
+  it('does nothing for a run that does not record, and refuses to register without a registry', async () => {
+    const model = smallClassifier();
+    expect(await logModel(await startRun({ enabled: false }), model)).toBeUndefined();
+    const run = await startRun({ enabled: true, store: createMemoryStore() });
+    await expect(logModel(run, model, 'model', { registeredModelName: 'x' })).rejects.toThrow(
+      /needs an MLflow tracking server/,
+    );
+  });
+
+  it('names optimizer config keys as Keras does, and writes YAML Python reads back', () => {
+    expect(
+      ['learningRate', 'beta1', 'epsilon', 'useNesterov', 'initialAccumulatorValue'].map(toSnakeCase),
+    ).toEqual(['learning_rate', 'beta_1', 'epsilon', 'use_nesterov', 'initial_accumulator_value']);
+    expect(toYaml({ a: 'plain', b: '1.0', c: 'yes', d: { e: null, f: [] }, g: 'x: y' })).toBe(
+      'a: plain\nb: "1.0"\nc: "yes"\nd:\n  e: null\n  f: []\ng: "x: y"\n',
+    );
+  });
+});
