@@ -20,6 +20,8 @@ import {
 } from './validation.js';
 
 const encoder = new TextEncoder();
+// Error messages must not carry credentials: values of keys that look secret are not quoted.
+const SECRET_KEY = /pass(word|wd)?|secret|token|api[-_ .]?key|private[-_ .]?key|credential|auth/i;
 
 function truncated(kind: 'param' | 'tag', key: string, value: string, limit: number): string {
   if (value.length <= limit) return value;
@@ -131,9 +133,12 @@ export class RecordingRun implements Run {
       const existing = this.params.get(key) ?? seen.get(key);
       if (existing === value) continue;
       if (existing !== undefined) {
+        const [was, now] = SECRET_KEY.test(key)
+          ? ['***', '***']
+          : [JSON.stringify(existing), JSON.stringify(value)];
         throw new MlflowValidationError(
           key,
-          `Param "${key}" was already logged as ${JSON.stringify(existing)} and cannot change to ${JSON.stringify(value)}: MLflow params are write-once. Log the new value under another key, or start a new run.`,
+          `Param "${key}" was already logged as ${was} and cannot change to ${now}: MLflow params are write-once. Log the new value under another key, or start a new run.`,
         );
       }
       seen.set(key, value);

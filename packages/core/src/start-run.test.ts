@@ -204,6 +204,15 @@ describe('run logging', () => {
     await run.end();
   });
 
+  it('does not quote the values of a secret-looking param in the write-once error', async () => {
+    const run = await startRun(on());
+    run.logParam('db_password', 'hunter2');
+    expect(() => run.logParam('db_password', 'hunter3')).toThrow(
+      'Param "db_password" was already logged as *** and cannot change to ***: MLflow params are write-once.',
+    );
+    await run.end();
+  });
+
   it('leaves nothing half-logged when one param of a set is invalid', async () => {
     const run = await startRun(on());
     expect(() => run.logParams({ good: 1, 'bad key!': 2 })).toThrow('Invalid param key "bad key!"');
