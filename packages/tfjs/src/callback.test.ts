@@ -239,5 +239,7 @@ describe('mlflowCallback', () => {
 
   it('rejects a logEvery that is not epoch, batch or a positive whole number', () => {
     expect(() => mlflowCallback({ logEvery: 0.5 })).toThrow(/logEvery/);
+    expect(() => mlflowCallback({ logEvery: 0 })).toThrow(/logEvery/);
+    expect(() => mlflowCallback({ logEvery: 'step' as 'batch' })).toThrow(/logEvery/);
   });
 });

@@ -235,7 +235,11 @@ export class MlflowCallback {
     this.options = options;
     const logEvery = options.logEvery ?? 'epoch';
     this.every = logEvery === 'epoch' ? 0 : logEvery === 'batch' ? 1 : logEvery;
-    if (!Number.isInteger(this.every) || this.every < 0) {
+    if (
+      typeof logEvery === 'number'
+        ? !Number.isInteger(logEvery) || logEvery < 1
+        : !['epoch', 'batch'].includes(logEvery)
+    ) {
       throw new MlflowConfigError(
         `logEvery is ${String(logEvery)}: pass 'epoch', 'batch' or a whole number of batches of at least 1.`,
         {
