@@ -95,6 +95,7 @@ export class RestStore implements TrackingStore {
     });
   }
 
+  /** `GET /experiments/get`; deleted experiments are returned too. */
   async getExperiment(experimentId: string): Promise<Experiment> {
     const response = await this.#http.json<{ experiment?: WireExperiment }>('GET', `${API}/experiments/get`, {
       experiment_id: experimentId,
@@ -102,6 +103,7 @@ export class RestStore implements TrackingStore {
     return decodeExperiment(response.experiment ?? {});
   }
 
+  /** `GET /experiments/get-by-name`; `undefined` when the server answers `RESOURCE_DOES_NOT_EXIST`. */
   async getExperimentByName(name: string): Promise<Experiment | undefined> {
     try {
       const response = await this.#http.json<{ experiment?: WireExperiment }>(
@@ -118,6 +120,7 @@ export class RestStore implements TrackingStore {
     }
   }
 
+  /** `POST /experiments/create`; a taken name fails with 400 `RESOURCE_ALREADY_EXISTS` (not 409). */
   async createExperiment(
     name: string,
     options: { artifactLocation?: string; tags?: Record<string, string> } = {},
@@ -130,6 +133,7 @@ export class RestStore implements TrackingStore {
     return String(response.experiment_id ?? '');
   }
 
+  /** `POST /experiments/search`, one page; `max_results` is always sent (default 1000). */
   async searchExperiments(options: SearchExperimentsOptions = {}): Promise<Page<Experiment>> {
     const response = await this.#http.json<{ experiments?: WireExperiment[]; next_page_token?: string }>(
       'POST',
@@ -148,14 +152,17 @@ export class RestStore implements TrackingStore {
     };
   }
 
+  /** `POST /experiments/delete` (soft delete). */
   async deleteExperiment(experimentId: string): Promise<void> {
     await this.#http.json('POST', `${API}/experiments/delete`, { experiment_id: experimentId });
   }
 
+  /** `POST /experiments/restore`. */
   async restoreExperiment(experimentId: string): Promise<void> {
     await this.#http.json('POST', `${API}/experiments/restore`, { experiment_id: experimentId });
   }
 
+  /** `POST /experiments/set-experiment-tag`. */
   async setExperimentTag(experimentId: string, key: string, value: string): Promise<void> {
     await this.#http.json('POST', `${API}/experiments/set-experiment-tag`, {
       experiment_id: experimentId,
@@ -164,6 +171,7 @@ export class RestStore implements TrackingStore {
     });
   }
 
+  /** `POST /runs/create`, always with `start_time`. Not idempotent: a retry after a lost answer may create a second run. */
   async createRun(request: CreateRunRequest): Promise<RunRecord> {
     const response = await this.#http.json<{ run?: WireRun }>(
       'POST',
@@ -179,11 +187,13 @@ export class RestStore implements TrackingStore {
     return decodeRun(response.run ?? {});
   }
 
+  /** `GET /runs/get`. */
   async getRun(runId: string): Promise<RunRecord> {
     const response = await this.#http.json<{ run?: WireRun }>('GET', `${API}/runs/get`, { run_id: runId });
     return decodeRun(response.run ?? {});
   }
 
+  /** `POST /runs/update`: status, end time or name. */
   async updateRun(runId: string, request: UpdateRunRequest): Promise<RunInfo> {
     const response = await this.#http.json<{ run_info?: WireRunInfo }>(
       'POST',
@@ -198,14 +208,17 @@ export class RestStore implements TrackingStore {
     return decodeRunInfo(response.run_info ?? { run_id: runId });
   }
 
+  /** `POST /runs/delete` (soft delete). */
   async deleteRun(runId: string): Promise<void> {
     await this.#http.json('POST', `${API}/runs/delete`, { run_id: runId });
   }
 
+  /** `POST /runs/restore`. */
   async restoreRun(runId: string): Promise<void> {
     await this.#http.json('POST', `${API}/runs/restore`, { run_id: runId });
   }
 
+  /** `POST /runs/search`, one page; `max_results` is always sent (default 1000). */
   async searchRuns(options: SearchRunsOptions): Promise<Page<RunRecord>> {
     const response = await this.#http.json<{ runs?: WireRun[]; next_page_token?: string }>(
       'POST',
@@ -225,6 +238,7 @@ export class RestStore implements TrackingStore {
     };
   }
 
+  /** `POST /runs/log-batch` as given; NaN and ±Infinity travel as the strings `"NaN"`, `"Infinity"`, `"-Infinity"`. */
   async logBatch(runId: string, batch: LogBatch): Promise<void> {
     await this.#http.json('POST', `${API}/runs/log-batch`, {
       run_id: runId,
@@ -234,10 +248,12 @@ export class RestStore implements TrackingStore {
     });
   }
 
+  /** `POST /runs/delete-tag`. */
   async deleteTag(runId: string, key: string): Promise<void> {
     await this.#http.json('POST', `${API}/runs/delete-tag`, { run_id: runId, key });
   }
 
+  /** `GET /metrics/get-history`, one page; `max_results` is always sent (default 25000, as Python). */
   async getMetricHistory(
     runId: string,
     key: string,
@@ -259,22 +275,27 @@ export class RestStore implements TrackingStore {
     };
   }
 
+  /** PUT through the artifact proxy (`mlflow-artifacts:` and `http(s)` roots) or a direct write (`file:` roots); file sources are streamed. */
   uploadArtifact(artifactUri: string, relativePath: string, source: ArtifactSource): Promise<void> {
     return this.#artifacts.upload(artifactUri, relativePath, source);
   }
 
+  /** One directory level, paths relative to the artifact root. */
   listArtifacts(artifactUri: string, relativePath?: string): Promise<FileInfo[]> {
     return this.#artifacts.list(artifactUri, relativePath);
   }
 
+  /** GET through the artifact proxy, or a direct read for `file:` roots. */
   downloadArtifact(artifactUri: string, relativePath: string): Promise<Uint8Array> {
     return this.#artifacts.download(artifactUri, relativePath);
   }
 
+  /** `<trackingUri>/#/experiments/<experimentId>/runs/<runId>`, the link Python prints. */
   runUrl(experimentId: string, runId: string): string {
     return `${this.trackingUri}/#/experiments/${encodeURIComponent(experimentId)}/runs/${encodeURIComponent(runId)}`;
   }
 
+  /** Closes the connection pool; in-flight requests finish first. */
   async close(): Promise<void> {
     await this.#http.close();
   }
