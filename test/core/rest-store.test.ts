@@ -6,6 +6,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { MlflowApiError, MlflowKitError } from '../../packages/core/src/errors.js';
 import { RestStore } from '../../packages/core/src/rest-store.js';
 import { resolveSettings, type TrackingOptions } from '../../packages/core/src/settings.js';
+import { getOrCreateExperiment } from '../../packages/core/src/start-run.js';
 import type { TrackingStore } from '../../packages/core/src/store.js';
 import type { Metric } from '../../packages/core/src/types.js';
 import { python as runPython, trackingUri, uniqueName } from '../helpers/python.js';
@@ -50,21 +51,6 @@ async function rejection(promise: Promise<unknown>): Promise<MlflowApiError> {
     throw error;
   }
   throw new Error('expected an MlflowApiError');
-}
-
-/** Get-or-create as the run context does it: look up, create, and re-read after losing a race. */
-async function getOrCreateExperiment(store: TrackingStore, name: string): Promise<string> {
-  const existing = await store.getExperimentByName(name);
-  if (existing) return existing.experimentId;
-  try {
-    return await store.createExperiment(name);
-  } catch (error) {
-    if (MlflowApiError.isInstance(error) && error.errorCode === 'RESOURCE_ALREADY_EXISTS') {
-      const winner = await store.getExperimentByName(name);
-      if (winner) return winner.experimentId;
-    }
-    throw error;
-  }
 }
 
 describe('RestStore against the real MLflow server, read back by the Python client', () => {
