@@ -148,7 +148,7 @@ print(json.dumps({"run_id": run.info.run_id}))
     const [a, b] = [makeStore(), makeStore()];
     const outcomes = await Promise.allSettled([a.createExperiment(name), b.createExperiment(name)]);
     const failed = outcomes.filter((outcome) => outcome.status === 'rejected');
-    expect(failed.length).toBeLessThanOrEqual(1);
+    expect(failed).toHaveLength(1);
     for (const outcome of failed) {
       expect(MlflowApiError.isInstance(outcome.reason) && outcome.reason.errorCode).toBe(
         'RESOURCE_ALREADY_EXISTS',
