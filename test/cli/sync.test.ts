@@ -1,9 +1,10 @@
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type SyncSummary, syncLocalRuns } from '../../packages/cli/src/index.js';
-import { trackingUri, uniqueName } from '../helpers/python.js';
+import { python, trackingUri, uniqueName } from '../helpers/python.js';
 import { readLocal, readRemote, spawnCli, writeLocalRuns } from './fixtures.js';
 
 const RUNS = 10;
@@ -70,6 +71,19 @@ describe('mlflow-kit sync into the real server', () => {
       });
       expect((await readRemote(experimentName)).count).toBe(RUNS);
     }, 600_000);
+
+    it('leaves the local store readable by the official client next to its sync state file', async () => {
+      expect((await readdir(root)).some((name) => name.startsWith('.mlflow-kit-sync-'))).toBe(true);
+      const read = await python<{ runs: number }>(
+        `
+import json, mlflow
+e = mlflow.get_experiment_by_name(${JSON.stringify(experimentName)})
+print(json.dumps({"runs": len(mlflow.search_runs([e.experiment_id], output_format="list"))}))
+`,
+        { MLFLOW_TRACKING_URI: pathToFileURL(root).href },
+      );
+      expect(read.runs).toBe(RUNS);
+    });
 
     it('rebuilds a lost sync state from the server without creating a run twice', async () => {
       for (const name of await readdir(root)) {

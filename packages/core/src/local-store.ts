@@ -805,7 +805,8 @@ export class LocalStore implements TrackingStore {
           throw apiError(
             operation,
             'INVALID_PARAMETER_VALUE',
-            `Changing param values is not allowed. Param with key='${param.key}' was already logged with value='${existing}' for run ID='${runId}'. Attempted logging new value '${param.value}'.`,
+            // Values are left out: a param may hold a secret, and messages never carry one.
+            `Changing param values is not allowed. Param with key='${param.key}' was already logged with a different value for run ID='${runId}'.`,
           );
         }
       }
