@@ -26,6 +26,9 @@ export function python<T = unknown>(code: string, env: Record<string, string> = 
           MLFLOW_TRACKING_URI: inject('trackingUri'),
           MLFLOW_ALLOW_FILE_STORE: 'true',
           PYTHONWARNINGS: 'ignore',
+          // Telemetry can crash the client at exit (KeyError: '_MLFLOW_TELEMETRY_SESSION_ID') and would
+          // try to reach the internet.
+          MLFLOW_DISABLE_TELEMETRY: 'true',
           ...env,
         },
         maxBuffer: 256 * 1024 * 1024,

@@ -22,7 +22,7 @@ export function venvPython(): string {
 
 function installedVersion(): string | undefined {
   try {
-    return execFileSync(venvPython(), ['-c', 'import mlflow; print(mlflow.__version__)'], {
+    return execFileSync(venvPython(), ['-c', 'import flask_wtf, mlflow; print(mlflow.__version__)'], {
       encoding: 'utf8',
       stdio: ['ignore', 'pipe', 'ignore'],
     }).trim();
@@ -31,18 +31,24 @@ function installedVersion(): string | undefined {
   }
 }
 
+/** What the suite installs: the pinned mlflow with the `auth` extra (Flask-WTF) for basic-auth servers. */
+export const MLFLOW_REQUIREMENT = `mlflow[auth]==${MLFLOW_VERSION}`;
+
+/** Admin password of basic-auth test servers (MLflow 3.17 refuses its old default `password1234`). */
+export const TEST_ADMIN_PASSWORD = 'mlflow-kit-Admin-Test-Pw-7f3c';
+
 /** Creates the venv with the pinned mlflow once; later calls find it ready. */
 export function ensureVenv(): void {
   if (installedVersion() === MLFLOW_VERSION) return;
   const dir = venvDir();
   mkdirSync(dirname(dir), { recursive: true });
   const python = process.env.MLFLOW_KIT_PYTHON ?? 'python3';
-  process.stderr.write(`[mlflow-kit tests] installing mlflow==${MLFLOW_VERSION} into ${dir} (once)...\n`);
+  process.stderr.write(`[mlflow-kit tests] installing ${MLFLOW_REQUIREMENT} into ${dir} (once)...\n`);
   if (!existsSync(join(dir, 'bin', 'python')))
     execFileSync(python, ['-m', 'venv', dir], { stdio: 'inherit' });
   execFileSync(
     join(dir, 'bin', 'pip'),
-    ['install', '-q', '--disable-pip-version-check', `mlflow==${MLFLOW_VERSION}`],
+    ['install', '-q', '--disable-pip-version-check', MLFLOW_REQUIREMENT],
     {
       stdio: 'inherit',
     },
@@ -123,15 +129,18 @@ export async function startMlflowServer(options: StartServerOptions = {}): Promi
         'default_permission = READ',
         `database_uri = sqlite:///${join(dir, 'basic_auth.db')}`,
         'admin_username = admin',
-        'admin_password = password1234',
+        `admin_password = ${TEST_ADMIN_PASSWORD}`,
         'authorization_function = mlflow.server.auth:authenticate_request_basic_auth',
         '',
       ].join('\n'),
     );
     env.MLFLOW_AUTH_CONFIG_PATH = ini;
+    env.MLFLOW_AUTH_ADMIN_PASSWORD ??= TEST_ADMIN_PASSWORD;
     env.MLFLOW_FLASK_SERVER_SECRET_KEY = 'mlflow-kit-test-secret';
   }
   delete env.MLFLOW_TRACKING_URI;
+  // Telemetry would try to reach the internet, which tests must not do.
+  env.MLFLOW_DISABLE_TELEMETRY = 'true';
   const child = spawn(venvPython(), args, {
     cwd: dir,
     env,

@@ -25,7 +25,7 @@ export class MlflowKitError extends Error {
 
 /** Options of {@link MlflowApiError}. */
 export interface MlflowApiErrorOptions {
-  /** HTTP method and endpoint path, for example `POST /api/2.0/mlflow/runs/log-batch`. */
+  /** HTTP method and endpoint path, for example `[POST] /api/2.0/mlflow/runs/log-batch`. */
   endpoint: string;
   /** HTTP status, or `undefined` when no response arrived (network error, timeout). */
   status?: number | undefined;

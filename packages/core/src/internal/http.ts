@@ -1,12 +1,13 @@
 import { readFileSync } from 'node:fs';
 import type { Readable } from 'node:stream';
 import { Agent, request } from 'undici';
+import packageJson from '../../package.json' with { type: 'json' };
 import { diag } from '../diag.js';
 import { MlflowApiError } from '../errors.js';
 import type { ResolvedSettings } from '../settings.js';
 
 /** Version sent in the `User-Agent` header. Kept in step with `packages/core/package.json` at release. */
-export const CLIENT_VERSION = '0.0.0';
+export const CLIENT_VERSION: string = packageJson.version;
 
 /** HTTP methods the MLflow REST API uses. */
 export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
