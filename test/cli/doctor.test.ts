@@ -4,10 +4,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type DoctorReport, runDoctor } from '../../packages/cli/src/index.js';
 import { trackingUri } from '../helpers/python.js';
-import { freePort, type MlflowServer, startMlflowServer } from '../setup/mlflow-env.js';
+import { freePort, type MlflowServer, startMlflowServer, TEST_ADMIN_PASSWORD } from '../setup/mlflow-env.js';
 import { spawnCli, writeLocalRuns } from './fixtures.js';
-
-const ADMIN_PASSWORD = 'kit-Doctor-Admin-4711';
 
 function statusOf(report: DoctorReport, name: string): string | undefined {
   return report.checks.find((check) => check.name === name)?.status;
@@ -77,11 +75,7 @@ describe('mlflow-kit doctor', () => {
     let server: MlflowServer;
 
     beforeAll(async () => {
-      // MLflow 3.17 refuses the harness's legacy admin password: the environment variable wins over the ini file.
-      server = await startMlflowServer({
-        appName: 'basic-auth',
-        env: { MLFLOW_AUTH_ADMIN_PASSWORD: ADMIN_PASSWORD },
-      });
+      server = await startMlflowServer({ appName: 'basic-auth' });
     });
 
     afterAll(async () => {
@@ -92,7 +86,7 @@ describe('mlflow-kit doctor', () => {
       const good = await runDoctor({
         trackingUri: server.uri,
         username: 'admin',
-        password: ADMIN_PASSWORD,
+        password: TEST_ADMIN_PASSWORD,
         timeoutMs: 60_000,
       });
       expect(good.checks).toContainEqual(expect.objectContaining({ name: 'auth accepted', status: 'ok' }));
