@@ -25,12 +25,15 @@ import {
 import {
   type FieldReader,
   type FilterField,
+  latestValue,
   matchesFilter,
   orderAndPaginate,
   paginate,
   parseFilter,
   parseOrderBy,
-} from './internal/local-search.js';
+  searchRunRecords,
+  viewMatches,
+} from './internal/search.js';
 import type {
   ArtifactSource,
   CreateRunRequest,
@@ -39,17 +42,7 @@ import type {
   TrackingStore,
   UpdateRunRequest,
 } from './store.js';
-import type {
-  Experiment,
-  FileInfo,
-  LifecycleStage,
-  LogBatch,
-  Metric,
-  Page,
-  RunInfo,
-  RunRecord,
-  ViewType,
-} from './types.js';
+import type { Experiment, FileInfo, LogBatch, Metric, Page, RunInfo, RunRecord, ViewType } from './types.js';
 import { keyProblem } from './validation.js';
 
 const TRASH = '.trash';
@@ -86,29 +79,6 @@ function optionalNumber(value: unknown): number | undefined {
   if (value === null || value === undefined || value === '') return undefined;
   const number = Number(value);
   return Number.isFinite(number) ? number : undefined;
-}
-
-function viewMatches(viewType: ViewType | undefined, stage: LifecycleStage): boolean {
-  const view = viewType ?? 'ACTIVE_ONLY';
-  return view === 'ALL' || (view === 'ACTIVE_ONLY') === (stage === 'active');
-}
-
-/** The latest value of a metric as MLflow picks it: the point with the highest `(step, timestamp, value)`. */
-function latestValue(points: Metric[]): number | undefined {
-  let best: Metric | undefined;
-  for (const point of points) {
-    if (
-      best === undefined ||
-      point.step > best.step ||
-      (point.step === best.step && point.timestamp > best.timestamp) ||
-      (point.step === best.step &&
-        point.timestamp === best.timestamp &&
-        (point.value > best.value || Number.isNaN(best.value)))
-    ) {
-      best = point;
-    }
-  }
-  return best?.value;
 }
 
 /** Lists the files under `directory` recursively as keys (`a/b` for `directory/a/b`), skipping temp files. */
@@ -684,7 +654,8 @@ export class LocalStore implements TrackingStore {
    */
   async searchRuns(options: SearchRunsOptions): Promise<Page<RunRecord>> {
     const endpoint = 'local searchRuns';
-    const clauses = parseFilter(options.filter, endpoint);
+    // Checked before any file is read, so a bad filter fails fast.
+    parseFilter(options.filter, endpoint);
     parseOrderBy(options.orderBy, endpoint);
     await this.ensureRoot();
     const records: RunRecord[] = [];
@@ -702,50 +673,7 @@ export class LocalStore implements TrackingStore {
         }
       }
     }
-    const reader =
-      (run: RunRecord): FieldReader =>
-      (field: FilterField) => {
-        if (field.kind === 'metrics') return run.data.metrics[field.key];
-        if (field.kind === 'params') return run.data.params[field.key];
-        if (field.kind === 'tags') return run.data.tags[field.key];
-        switch (field.key) {
-          case 'run_id':
-          case 'run_uuid':
-            return run.info.runId;
-          case 'run_name':
-            return run.info.runName;
-          case 'status':
-            return run.info.status;
-          case 'user_id':
-            return run.info.userId;
-          case 'start_time':
-          case 'created':
-            return run.info.startTime;
-          case 'end_time':
-            return run.info.endTime;
-          case 'artifact_uri':
-            return run.info.artifactUri;
-          case 'lifecycle_stage':
-            return run.info.lifecycleStage;
-          case 'experiment_id':
-            return run.info.experimentId;
-          default:
-            return undefined;
-        }
-      };
-    const matching = records.filter(
-      (run) => viewMatches(options.viewType, run.info.lifecycleStage) && matchesFilter(clauses, reader(run)),
-    );
-    return orderAndPaginate(
-      matching,
-      options,
-      [
-        ['start_time', false],
-        ['run_id', true],
-      ],
-      reader,
-      endpoint,
-    );
+    return searchRunRecords(records, options, endpoint);
   }
 
   /**

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { MlflowApiError } from '../errors.js';
+import { latestValue, paginate, searchRunRecords } from '../internal/search.js';
 import type {
   ArtifactSource,
   CreateRunRequest,
@@ -26,20 +27,6 @@ function apiError(operation: string, status: number, errorCode: string, message:
     serverMessage: message,
     retryable: false,
   });
-}
-
-function latest(points: Metric[]): number {
-  let best = points[0]!;
-  for (const point of points) {
-    if (
-      point.step > best.step ||
-      (point.step === best.step && point.timestamp > best.timestamp) ||
-      (point.step === best.step && point.timestamp === best.timestamp && point.value > best.value)
-    ) {
-      best = point;
-    }
-  }
-  return best.value;
 }
 
 /**
@@ -183,13 +170,10 @@ export class MemoryStore implements TrackingStore {
   }
 
   async searchRuns(options: SearchRunsOptions): Promise<Page<RunRecord>> {
-    const view = options.viewType ?? 'ACTIVE_ONLY';
-    const items = [...this.runsById.values()]
+    const records = [...this.runsById.values()]
       .filter((run) => options.experimentIds.includes(run.info.experimentId))
-      .filter((run) => view === 'ALL' || (view === 'ACTIVE_ONLY') === (run.info.lifecycleStage === 'active'))
-      .sort((a, b) => b.info.startTime - a.info.startTime)
       .map((run) => this.toRecord(run));
-    return { items };
+    return searchRunRecords(records, options, 'memory searchRuns');
   }
 
   async logBatch(runId: string, batch: LogBatch): Promise<void> {
@@ -231,10 +215,19 @@ export class MemoryStore implements TrackingStore {
       throw apiError('deleteTag', 404, 'RESOURCE_DOES_NOT_EXIST', `No tag with name: ${key}`);
   }
 
-  async getMetricHistory(runId: string, key: string): Promise<Page<Metric>> {
+  async getMetricHistory(
+    runId: string,
+    key: string,
+    options: { maxResults?: number; pageToken?: string } = {},
+  ): Promise<Page<Metric>> {
     const points = [...(this.storedRun(runId, 'getMetricHistory').metrics.get(key) ?? [])];
     points.sort((a, b) => a.timestamp - b.timestamp || a.step - b.step || a.value - b.value);
-    return { items: points };
+    return paginate(
+      points,
+      options.maxResults ?? Number.MAX_SAFE_INTEGER,
+      options.pageToken,
+      'memory getMetricHistory',
+    );
   }
 
   async uploadArtifact(artifactUri: string, relativePath: string, source: ArtifactSource): Promise<void> {
@@ -306,7 +299,7 @@ export class MemoryStore implements TrackingStore {
 
   private toRecord(run: StoredRun): RunRecord {
     const metrics: Record<string, number> = {};
-    for (const [key, points] of run.metrics) metrics[key] = latest(points);
+    for (const [key, points] of run.metrics) metrics[key] = latestValue(points)!;
     return {
       info: structuredClone(run.info),
       data: { metrics, params: Object.fromEntries(run.params), tags: Object.fromEntries(run.tags) },

@@ -1,4 +1,6 @@
 import { MlflowApiError } from '../errors.js';
+import type { SearchRunsOptions } from '../store.js';
+import type { LifecycleStage, Metric, Page, RunRecord, ViewType } from '../types.js';
 
 /** One side of a filter clause: an entity kind and a key, such as `metrics` and `loss`. */
 export interface FilterField {
@@ -255,4 +257,87 @@ export function orderAndPaginate<T>(
     ...defaults.map(([key, ascending]): OrderClause => ({ field: { kind: 'attributes', key }, ascending })),
   ];
   return paginate(sortBy(items, order, reader), options.maxResults, options.pageToken, endpoint);
+}
+
+/** Whether an entity in `stage` belongs to a search over `viewType` (default `ACTIVE_ONLY`). */
+export function viewMatches(viewType: ViewType | undefined, stage: LifecycleStage): boolean {
+  const view = viewType ?? 'ACTIVE_ONLY';
+  return view === 'ALL' || (view === 'ACTIVE_ONLY') === (stage === 'active');
+}
+
+/** The latest value of a metric as MLflow picks it: the point with the highest `(step, timestamp, value)`. */
+export function latestValue(points: Metric[]): number | undefined {
+  let best: Metric | undefined;
+  for (const point of points) {
+    if (
+      best === undefined ||
+      point.step > best.step ||
+      (point.step === best.step && point.timestamp > best.timestamp) ||
+      (point.step === best.step &&
+        point.timestamp === best.timestamp &&
+        (point.value > best.value || Number.isNaN(best.value)))
+    ) {
+      best = point;
+    }
+  }
+  return best?.value;
+}
+
+/** Reads the fields MLflow's run search filters and orders on from a run record. */
+export function runFieldReader(run: RunRecord): FieldReader {
+  return (field: FilterField) => {
+    if (field.kind === 'metrics') return run.data.metrics[field.key];
+    if (field.kind === 'params') return run.data.params[field.key];
+    if (field.kind === 'tags') return run.data.tags[field.key];
+    switch (field.key) {
+      case 'run_id':
+      case 'run_uuid':
+        return run.info.runId;
+      case 'run_name':
+        return run.info.runName;
+      case 'status':
+        return run.info.status;
+      case 'user_id':
+        return run.info.userId;
+      case 'start_time':
+      case 'created':
+        return run.info.startTime;
+      case 'end_time':
+        return run.info.endTime;
+      case 'artifact_uri':
+        return run.info.artifactUri;
+      case 'lifecycle_stage':
+        return run.info.lifecycleStage;
+      case 'experiment_id':
+        return run.info.experimentId;
+      default:
+        return undefined;
+    }
+  };
+}
+
+/**
+ * Filters, orders and pages run records as MLflow's run search does: the view type, the filter grammar,
+ * the caller's order and then `start_time DESC, run_id`.
+ */
+export function searchRunRecords(
+  records: RunRecord[],
+  options: SearchRunsOptions,
+  endpoint: string,
+): Page<RunRecord> {
+  const clauses = parseFilter(options.filter, endpoint);
+  const matching = records.filter(
+    (run) =>
+      viewMatches(options.viewType, run.info.lifecycleStage) && matchesFilter(clauses, runFieldReader(run)),
+  );
+  return orderAndPaginate(
+    matching,
+    options,
+    [
+      ['start_time', false],
+      ['run_id', true],
+    ],
+    runFieldReader,
+    endpoint,
+  );
 }

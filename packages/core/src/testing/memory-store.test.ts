@@ -1,0 +1,4 @@
+import { createMemoryStore } from './memory-store.js';
+import { describeStoreContract } from './store-contract.js';
+
+describeStoreContract('MemoryStore', async () => ({ store: createMemoryStore() }));
