@@ -1,7 +1,14 @@
 import { constants } from 'node:fs';
 import { access, readdir, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { type ResolvedSettings, redactUrl, resolveSettings, type TrackingOptions } from '@mlflow-kit/core';
+import {
+  type ResolvedSettings,
+  redactUrl,
+  resolveSettings,
+  type TrackingOptions,
+  tlsConnectOptions,
+} from '@mlflow-kit/core';
+import { Agent, fetch, type Response } from 'undici';
 
 /** Outcome of one check of {@link runDoctor}. */
 export type DoctorStatus = 'ok' | 'info' | 'warn' | 'fail' | 'skip';
@@ -117,13 +124,33 @@ async function checkServer(
   checks: DoctorCheck[],
   timeoutMs: number,
 ): Promise<string | undefined> {
+  // The same TLS settings as tracking (insecure TLS, CA bundle, client certificate), so a server that
+  // works for tracking passes here and one that does not fails for the same reason.
+  const dispatcher = new Agent({ connect: tlsConnectOptions(settings) });
+  try {
+    return await probeServer(settings, checks, timeoutMs, dispatcher);
+  } finally {
+    await dispatcher.close();
+  }
+}
+
+async function probeServer(
+  settings: ResolvedSettings,
+  checks: DoctorCheck[],
+  timeoutMs: number,
+  dispatcher: Agent,
+): Promise<string | undefined> {
   const base = settings.trackingUri.replace(/\/+$/, '');
   const headers = authHeaders(settings);
-  const request = (path: string, init: RequestInit = {}): Promise<Response> =>
+  const request = (
+    path: string,
+    init: { method?: string; headers?: Record<string, string>; body?: string } = {},
+  ): Promise<Response> =>
     fetch(`${base}${path}`, {
       ...init,
-      headers: { ...headers, ...(init.headers as Record<string, string>) },
+      headers: { ...headers, ...init.headers },
       signal: AbortSignal.timeout(timeoutMs),
+      dispatcher,
     });
 
   try {

@@ -9,6 +9,7 @@ export {
   MlflowValidationError,
 } from './errors.js';
 export { closeStores, getStore } from './internal/store-factory.js';
+export { type TlsConnectOptions, tlsConnectOptions } from './internal/tls.js';
 export { NOOP_RUN } from './noop-run.js';
 export { RecordingRun, toTable } from './recording-run.js';
 export type {

@@ -1,10 +1,10 @@
-import { readFileSync } from 'node:fs';
 import type { Readable } from 'node:stream';
 import { Agent, request } from 'undici';
 import packageJson from '../../package.json' with { type: 'json' };
 import { diag } from '../diag.js';
 import { MlflowApiError } from '../errors.js';
 import type { ResolvedSettings } from '../settings.js';
+import { tlsConnectOptions } from './tls.js';
 
 /** Version sent in the `User-Agent` header. Kept in step with `packages/core/package.json` at release. */
 export const CLIENT_VERSION: string = packageJson.version;
@@ -145,15 +145,8 @@ export class HttpClient {
 
     const connect: NonNullable<Agent.Options['connect']> & Record<string, unknown> = {
       timeout: settings.requestTimeoutMs,
+      ...tlsConnectOptions(settings),
     };
-    if (settings.insecureTls) connect.rejectUnauthorized = false;
-    if (settings.serverCertPath) connect.ca = readFileSync(settings.serverCertPath);
-    if (settings.clientCertPath) {
-      // requests' `cert=<pem>` takes one file holding both the certificate and its key.
-      const pem = readFileSync(settings.clientCertPath);
-      connect.cert = pem;
-      connect.key = pem;
-    }
     this.#agent = new Agent({ connect, keepAliveTimeout: 30_000, connections: 10 });
 
     const headers: Record<string, string> = {
