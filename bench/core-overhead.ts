@@ -36,7 +36,7 @@ async function timeLoop(
  * a simulated training loop, and end-to-end throughput of points to the server.
  */
 export async function benchCoreOverhead(opts: { trackingUri: string }): Promise<Record<string, number>> {
-  const calls = 200_000;
+  const calls = 50_000;
   const off = await startRun({ enabled: false });
   const on = await startRun({
     enabled: true,
