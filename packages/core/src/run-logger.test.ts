@@ -86,6 +86,24 @@ describe('RunLogger', () => {
     expect(store.runs()[0]!.history.loss).toHaveLength(1);
   });
 
+  it('backs off while the server is down instead of sending on every log call', async () => {
+    const { store, runId } = await newRun();
+    let calls = 0;
+    store.logBatch = async () => {
+      calls++;
+      throw new MlflowApiError({ endpoint: 'POST /x', serverMessage: 'connection refused', retryable: true });
+    };
+    const logger = new RunLogger(store, runId, { flushIntervalMs: 60_000 });
+    for (let step = 0; step < 5000; step++) {
+      logger.addMetric({ key: 'loss', value: step, timestamp: 1, step });
+      // Let each failed send settle, as a training loop that awaits between batches would.
+      if (step % 100 === 0) await new Promise((r) => setImmediate(r));
+    }
+    logger.close();
+    expect(calls).toBeLessThanOrEqual(2);
+    expect(logger.stats.queued).toBe(5000);
+  });
+
   it('reports a refused batch and goes on with the rest', async () => {
     const { store, runId } = await newRun();
     await store.deleteRun(runId);

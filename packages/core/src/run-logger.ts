@@ -69,7 +69,7 @@ export class RunLogger {
     this.metrics.push(point);
     if (this.metrics.length >= LIMITS.maxMetricsPerBatch) {
       this.enforceBound();
-      this.kick();
+      this.sendSoon(true);
     } else if (!this.timer && !this.sending) {
       this.schedule();
     }
@@ -79,15 +79,13 @@ export class RunLogger {
   addMetrics(points: Metric[]): void {
     for (const point of points) this.metrics.push(point);
     this.enforceBound();
-    if (this.metrics.length >= LIMITS.maxMetricsPerBatch) this.kick();
-    else this.schedule();
+    this.sendSoon(this.metrics.length >= LIMITS.maxMetricsPerBatch);
   }
 
   /** Queues params (already validated and de-duplicated). */
   addParams(params: KeyValue[]): void {
     for (const param of params) this.params.push(param);
-    if (this.params.length >= LIMITS.maxParamsTagsPerBatch) this.kick();
-    else this.schedule();
+    this.sendSoon(this.params.length >= LIMITS.maxParamsTagsPerBatch);
   }
 
   /** Queues tags; a later value of the same key replaces a queued one. */
@@ -96,8 +94,7 @@ export class RunLogger {
       this.tags.delete(tag.key);
       this.tags.set(tag.key, tag.value);
     }
-    if (this.tags.size >= LIMITS.maxParamsTagsPerBatch) this.kick();
-    else this.schedule();
+    this.sendSoon(this.tags.size >= LIMITS.maxParamsTagsPerBatch);
   }
 
   /**
@@ -122,6 +119,13 @@ export class RunLogger {
 
   private queued(): number {
     return this.metrics.length + this.params.length + this.tags.size;
+  }
+
+  // A full batch is sent at once while the server answers; after a transport failure only the backoff
+  // timer sends, so a training loop logging into an outage does not fire a request per log call.
+  private sendSoon(batchIsFull: boolean): void {
+    if (batchIsFull && this.transportFailures === 0) this.kick();
+    else this.schedule();
   }
 
   private schedule(): void {
