@@ -128,6 +128,18 @@ describe('flattenParams', () => {
     );
   });
 
+  it('rejects a list that holds itself, naming its path', () => {
+    const a: unknown[] = [];
+    a.push(a);
+    expect(() => flattenParams({ a }, { redact: false })).toThrow(MlflowValidationError);
+    expect(() => flattenParams({ a }, { redact: false })).toThrow(
+      'circular reference at "a.0", which points back to "a"',
+    );
+    const inner: unknown[] = [1];
+    inner.push([inner]);
+    expect(() => flattenParams({ b: [inner] }, { redact: false })).toThrow('circular reference at "b.0.1.0"');
+  });
+
   it('accepts the same object twice when it is not an ancestor', () => {
     const shared = { units: 4 };
     expect(flattenParams({ a: shared, b: shared })).toEqual({ 'a.units': '4', 'b.units': '4' });

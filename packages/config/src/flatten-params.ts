@@ -30,7 +30,7 @@ export interface FlattenParamsOptions {
 const SEPARATOR = /^[\p{L}\p{N}_\-. :/]+$/u;
 
 /** Checks a separator option, throwing {@link MlflowConfigError} naming it. */
-export function checkSeparator(separator: string): void {
+function checkSeparator(separator: string): void {
   if (!SEPARATOR.test(separator) || separator.includes('//')) {
     throw new MlflowConfigError(
       `Option \`separator\` is ${JSON.stringify(separator)}: use characters MLflow allows in keys, such as "." (the default), "/", "_" or "-".`,
@@ -79,10 +79,20 @@ function listJson(items: unknown[], path: string, ancestors: Map<object, string>
 }
 
 /** Whether a list holds any object, in which case it is indexed rather than written as JSON. */
-function holdsObjects(items: unknown[], path: string): boolean {
+function holdsObjects(items: unknown[], path: string, ancestors: Map<object, string>): boolean {
   return items.some((item, index) => {
-    const shape = shapeOf(item, joinPath(path, String(index)));
-    return shape.kind === 'map' || (shape.kind === 'list' && holdsObjects(shape.items, path));
+    const itemPath = joinPath(path, String(index));
+    const shape = shapeOf(item, itemPath);
+    if (shape.kind === 'map') return true;
+    if (shape.kind !== 'list') return false;
+    const seenAt = ancestors.get(shape.source);
+    if (seenAt !== undefined) throw circularError(itemPath, seenAt);
+    ancestors.set(shape.source, itemPath);
+    try {
+      return holdsObjects(shape.items, itemPath, ancestors);
+    } finally {
+      ancestors.delete(shape.source);
+    }
   });
 }
 
@@ -176,7 +186,7 @@ export function flattenParams(config: unknown, options: FlattenParamsOptions = {
     ancestors.set(shape.source, path);
     try {
       if (shape.kind === 'list') {
-        if (shape.items.length === 0 || !holdsObjects(shape.items, path)) {
+        if (shape.items.length === 0 || !holdsObjects(shape.items, path, ancestors)) {
           emit(segments, path, listJson(shape.items, path, ancestors));
           return;
         }

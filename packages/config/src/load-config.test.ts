@@ -152,4 +152,42 @@ describe('loadConfig', () => {
       'Option `envPrefix` is empty: pass a prefix such as "TRAIN_", so that unrelated variables are not read.',
     );
   });
+
+  it('never shows a command-line value in an error: only the option name', async () => {
+    const secret = 'sk-live-0123456789';
+    for (const argv of [
+      [`--hubTokn=${secret}`],
+      [`hubTokn=${secret}`],
+      [`+hubTokn=${secret}`],
+      ['--hubTokn', secret],
+    ]) {
+      const error = await loadConfig({ schema: Config, argv }).catch((caught: unknown) => caught);
+      expect(error).toBeInstanceOf(MlflowConfigError);
+      expect((error as Error).message).not.toContain(secret);
+      expect((error as MlflowConfigError).setting).not.toContain(secret);
+      expect((error as Error).message).toMatch(
+        /^Command-line option (--hubTokn|hubTokn=\.\.\.) names no config field/,
+      );
+    }
+    const stray = await loadConfig({ schema: Config, argv: [`-api-key=${secret}`] }).catch(
+      (caught: unknown) => caught,
+    );
+    expect(stray).toBeInstanceOf(MlflowConfigError);
+    expect((stray as Error).message).not.toContain(secret);
+    expect((stray as Error).message).toContain('Unexpected command-line argument "-api-key=..."');
+  });
+
+  it('takes a space-separated value that holds = as the value, not as an override', async () => {
+    const Secrets = z.object({ hubToken: z.string(), dbUrl: z.string(), depth: z.number().default(1) });
+    const config = await loadConfig({
+      schema: Secrets,
+      argv: ['--hub-token', 'abc123==', '--db-url', 'postgres://h/db?sslmode=require', 'depth=3'],
+    });
+    expect(config).toEqual({ hubToken: 'abc123==', dbUrl: 'postgres://h/db?sslmode=require', depth: 3 });
+    const withOverride = await loadConfig({
+      schema: Secrets,
+      argv: ['--hub-token=t', '--db-url=u', '--depth', '4'],
+    });
+    expect(withOverride.depth).toBe(4);
+  });
 });

@@ -252,6 +252,18 @@ async function readConfigFile(file: string, cwd: string): Promise<Tree> {
   return data;
 }
 
+/**
+ * A token that reads as a Hydra override (`key=value`, `+key=value`): its key is a plain dotted identifier.
+ * A value such as `abc123==` (base64 padding) or `postgres://h/db?sslmode=require` is not one, so it may
+ * follow `--key` as that option's value.
+ */
+const OVERRIDE = /^\+?[\p{L}\p{N}_][\p{L}\p{N}_.-]*=(?!=|$)/u;
+
+/** How an override is named in messages: only the option's name, since the value may be a secret. */
+function overrideLabel(override: { key: string; raw: string }): string {
+  return override.raw.startsWith('-') ? `--${override.key}` : `${override.key}=...`;
+}
+
 function parseArgv(argv: readonly string[]): { key: string; value: string | undefined; raw: string }[] {
   const overrides: { key: string; value: string | undefined; raw: string }[] = [];
   for (let index = 0; index < argv.length; index++) {
@@ -266,7 +278,7 @@ function parseArgv(argv: readonly string[]): { key: string; value: string | unde
         continue;
       }
       const next = argv[index + 1];
-      if (next !== undefined && !next.startsWith('--') && !/^[^-=][^=\s]*=/.test(next)) {
+      if (next !== undefined && !next.startsWith('--') && !OVERRIDE.test(next)) {
         overrides.push({ key: body, value: next, raw: `${token} ${next}` });
         index++;
       } else {
@@ -283,8 +295,11 @@ function parseArgv(argv: readonly string[]): { key: string; value: string | unde
       });
       continue;
     }
+    // Only the part before `=`: what follows may be a secret (`-api-key=sk-...`).
+    const equalsAt = token.indexOf('=');
+    const shown = equalsAt >= 0 ? `${token.slice(0, equalsAt)}=...` : token;
     throw new MlflowConfigError(
-      `Unexpected command-line argument ${JSON.stringify(token)}: set config fields as --key value, --key=value or key=value (for example --lr 0.01 or model.depth=5).`,
+      `Unexpected command-line argument ${JSON.stringify(shown)}: set config fields as --key value, --key=value or key=value (for example --lr 0.01 or model.depth=5).`,
       { setting: 'argv' },
     );
   }
@@ -368,11 +383,7 @@ export async function loadConfig<S extends z.ZodType>(options: LoadConfigOptions
       let value: unknown;
       const negated = override.value === undefined && key.startsWith('no-');
       if (negated) key = key.slice(3);
-      const path = resolvePath(
-        view,
-        key.split('.'),
-        () => `Command-line option ${override.raw.split(' ')[0]!}`,
-      );
+      const path = resolvePath(view, key.split('.'), () => `Command-line option ${overrideLabel(override)}`);
       const leaf = pathView(view, path);
       if (override.value === undefined) {
         if (leaf !== undefined && !leaf.isBoolean) {
@@ -391,7 +402,9 @@ export async function loadConfig<S extends z.ZodType>(options: LoadConfigOptions
       // Only the option's name: the value may be a secret.
       sources.set(
         path.join('.'),
-        override.raw.startsWith('-') ? `--${override.key}` : `command-line override ${override.key}=...`,
+        override.raw.startsWith('-')
+          ? overrideLabel(override)
+          : `command-line override ${overrideLabel(override)}`,
       );
     }
   }

@@ -59,6 +59,17 @@ describe('redactUrlCredentials', () => {
     );
   });
 
+  it('redacts user info up to the last @ before the host, whatever it holds', () => {
+    expect(redactUrlCredentials('postgres://user:p@ss@host/db')).toBe('postgres://***@host/db');
+    expect(redactUrlCredentials('https://user:ab/cd@host/x')).toBe('https://***@host/x');
+    expect(redactUrlCredentials('mongodb://admin:Pa#ss@h:27017')).toBe('mongodb://***@h:27017');
+    expect(redactUrlCredentials('mongodb://admin:Pa?ss@h:27017/db?x=1')).toBe('mongodb://***@h:27017/db?x=1');
+    expect(redactUrlCredentials('a=http://u:p@ss@h1/x b=https://v:q@h2')).toBe(
+      'a=http://***@h1/x b=https://***@h2',
+    );
+    expect(redactUrlCredentials('https://example.com/path')).toBe('https://example.com/path');
+  });
+
   it('redacts every URL in a text and secret query parameters', () => {
     expect(redactUrlCredentials('primary=redis://:pw@h1 replica=https://h2/x?api_key=abc&page=2')).toBe(
       'primary=redis://***@h1 replica=https://h2/x?api_key=***&page=2',

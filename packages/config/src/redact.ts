@@ -170,7 +170,12 @@ function isSecretQueryName(name: string): boolean {
   return isSecretKey(name) || words(name).some((word) => QUERY_SECRETS.has(word));
 }
 
-const URL_USERINFO = /\b([a-z][a-z0-9+.-]*:\/\/)([^\s/?#@'"]+)@/gi;
+/**
+ * The user-info of a URL runs to the LAST `@` before the host (as the URL spec reads it, and Python's
+ * `rpartition('@')`), so a password holding `@`, `/`, `?` or `#` is removed whole. It does not run into a
+ * second URL (`://`), nor past whitespace or quotes.
+ */
+const URL_USERINFO = /\b([a-z][a-z0-9+.-]*:\/\/)((?:(?!:\/\/)[^\s'"])+)@(?=[^@\s'"/?#]*(?:[/?#\s'"]|$))/gi;
 const QUERY_PARAM = /([?&;])([^=&#\s'"]+)=([^&#\s'"]*)/g;
 
 /**
