@@ -1,7 +1,7 @@
 import { getActiveRun, withRun } from '@mlflow-kit/core';
 import { createMemoryStore } from '@mlflow-kit/core/testing';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { autolog, ERROR_TAG } from './autolog.js';
+import { type AutologTfModule, autolog, ERROR_TAG } from './autolog.js';
 import { smallClassifier, trainingData, useWasm } from './internal/test-models.js';
 import { loadModel } from './load-model.js';
 
@@ -107,5 +107,32 @@ describe('autolog', () => {
     expect(record?.info.status).toBe('FINISHED');
     expect(record?.data.params).toMatchObject({ epochs: '2', validation_data: 'false' });
     expect(record?.history.loss).toHaveLength(2);
+  });
+
+  it('rejects invalid options at once, before patching anything or undoing the previous patch', () => {
+    const fit = tf.LayersModel.prototype.fit;
+    expect(() => autolog({ tf, enabled: true, store: createMemoryStore(), logEvery: 0 })).toThrow(/logEvery/);
+    expect(tf.LayersModel.prototype.fit).toBe(fit);
+    const disable = autolog({ tf, enabled: true, store: createMemoryStore() });
+    undo.push(disable);
+    const patched = tf.LayersModel.prototype.fit;
+    expect(() => autolog({ tf, enabled: true, logEvery: 'step' as 'batch' })).toThrow(/logEvery/);
+    expect(tf.LayersModel.prototype.fit).toBe(patched);
+  });
+
+  it('ends its run FAILED when fit throws before training starts', async () => {
+    const store = createMemoryStore();
+    class FakeModel {
+      fit(): Promise<unknown> {
+        throw new TypeError('bad arguments');
+      }
+    }
+    const fakeTf = { LayersModel: FakeModel } as unknown as AutologTfModule;
+    undo.push(autolog({ tf: fakeTf, enabled: true, store, logModel: false }));
+    const model = new FakeModel();
+    await expect(model.fit()).rejects.toThrow('bad arguments');
+    const [record] = store.runs();
+    expect(record?.info.status).toBe('FAILED');
+    expect(record?.data.tags[ERROR_TAG]).toBe('TypeError: bad arguments');
   });
 });

@@ -1,5 +1,7 @@
 import { diag, getActiveRun, type Run, resolveEnabled, startRun } from '@mlflow-kit/core';
 import {
+  ERROR_TAG,
+  errorTagValue,
   isMlflowCallback,
   type MlflowCallbackOptions,
   mlflowCallback,
@@ -27,8 +29,7 @@ type FitMethod = (this: unknown, ...args: unknown[]) => Promise<unknown>;
 const METHODS = ['fit', 'fitDataset'] as const;
 const SLOT = Symbol.for('@mlflow-kit/tfjs/autolog/v0');
 
-/** The error tag set on a run that autolog ended FAILED. */
-export const ERROR_TAG = 'mlflow-kit.error';
+export { ERROR_TAG };
 
 function holder(): { [SLOT]?: () => void } {
   return globalThis as { [SLOT]?: () => void };
@@ -46,7 +47,8 @@ function hasMlflowCallback(callbacks: unknown): boolean {
  * keep working: they run inside the MLflow callback.
  *
  * With tracking off (the default; `enabled` or `MLFLOW_KIT_ENABLED`) it patches nothing at all. Calling it
- * again replaces the previous patch. Returns a function that undoes the patch.
+ * again replaces the previous patch. Returns a function that undoes the patch. Invalid options (such as
+ * `logEvery: 0`) throw an `MlflowConfigError` at once, tracking on or off, and leave any previous patch in place.
  *
  * @example
  * ```ts
@@ -59,9 +61,11 @@ function hasMlflowCallback(callbacks: unknown): boolean {
  * ```
  */
 export function autolog(options: AutologOptions): () => void {
+  const { tf, ...callbackOptions } = options;
+  // Invalid options (such as `logEvery: 0`) throw here, before anything is patched or any run started.
+  mlflowCallback({ ...callbackOptions, tf });
   if (!resolveEnabled(options).enabled) return () => {};
   holder()[SLOT]?.();
-  const { tf, ...callbackOptions } = options;
   const prototypes = [tf.LayersModel.prototype, tf.Sequential?.prototype].filter(
     (prototype, index, all): prototype is object =>
       prototype !== undefined && all.indexOf(prototype) === index,
@@ -98,34 +102,34 @@ export function autolog(options: AutologOptions): () => void {
           return original.apply(model, args);
         }
       }
-      const callback = mlflowCallback({
-        ...callbackOptions,
-        run,
-        tf,
-        model: model as LayersModelLike,
-        fitArgs,
-        fitKind: kind,
-        ...(fitArgs.callbacks !== undefined
-          ? { callbacks: fitArgs.callbacks as NonNullable<MlflowCallbackOptions['callbacks']> }
-          : {}),
-      });
-      const patchedArgs = [...args];
-      patchedArgs[argIndex] = { ...fitArgs, callbacks: callback };
-      let training: Promise<unknown>;
-      inside = true;
+      let history: unknown;
+      // Anything that throws from here on, before or during training, ends a run autolog started FAILED.
       try {
-        training = original.apply(model, patchedArgs);
-      } finally {
-        inside = false;
-      }
-      try {
-        const history = await training;
-        if (ownsRun) await run.end({ status: 'FINISHED' });
-        return history;
+        const callback = mlflowCallback({
+          ...callbackOptions,
+          run,
+          tf,
+          model: model as LayersModelLike,
+          fitArgs,
+          fitKind: kind,
+          ...(fitArgs.callbacks !== undefined
+            ? { callbacks: fitArgs.callbacks as NonNullable<MlflowCallbackOptions['callbacks']> }
+            : {}),
+        });
+        const patchedArgs = [...args];
+        patchedArgs[argIndex] = { ...fitArgs, callbacks: callback };
+        let training: Promise<unknown>;
+        inside = true;
+        try {
+          training = original.apply(model, patchedArgs);
+        } finally {
+          inside = false;
+        }
+        history = await training;
       } catch (error) {
         if (ownsRun) {
           try {
-            run.setTag(ERROR_TAG, error instanceof Error ? `${error.name}: ${error.message}` : String(error));
+            run.setTag(ERROR_TAG, errorTagValue(error));
           } catch {
             // The run still ends FAILED below.
           }
@@ -133,6 +137,8 @@ export function autolog(options: AutologOptions): () => void {
         }
         throw error;
       }
+      if (ownsRun) await run.end({ status: 'FINISHED' });
+      return history;
     }
   };
 

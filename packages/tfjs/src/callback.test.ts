@@ -1,7 +1,7 @@
-import { getActiveRun, startRun } from '@mlflow-kit/core';
+import { getActiveRun, startRun, withRun } from '@mlflow-kit/core';
 import { createMemoryStore } from '@mlflow-kit/core/testing';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { mlflowCallback } from './callback.js';
+import { ERROR_TAG, mlflowCallback } from './callback.js';
 import { smallClassifier, trainingData, useWasm } from './internal/test-models.js';
 
 let tf: Awaited<ReturnType<typeof useWasm>>;
@@ -235,6 +235,62 @@ describe('mlflowCallback', () => {
     const { xs, ys } = trainingData();
     await model.fit(xs, ys, { epochs: 1, callbacks: callback });
     expect(callback.run).toBeUndefined();
+  });
+
+  it('ends a run it started FAILED when a wrapped callback throws, and rethrows the error', async () => {
+    const store = createMemoryStore();
+    const model = smallClassifier();
+    const { xs, ys } = trainingData();
+    const boom = new Error('callback broke');
+    const callback = mlflowCallback({
+      tf,
+      enabled: true,
+      store,
+      logModel: false,
+      callbacks: {
+        onEpochEnd: async () => {
+          throw boom;
+        },
+      },
+    });
+    await expect(model.fit(xs, ys, { epochs: 2, callbacks: callback })).rejects.toBe(boom);
+    const [record] = store.runs();
+    expect(record?.info.status).toBe('FAILED');
+    expect(record?.data.tags[ERROR_TAG]).toBe('Error: callback broke');
+    expect(getActiveRun()).toBeUndefined();
+  });
+
+  it('leaves a run it did not start open when a wrapped callback throws', async () => {
+    const store = createMemoryStore();
+    const run = await startRun({ enabled: true, store });
+    const model = smallClassifier();
+    const { xs, ys } = trainingData();
+    const callback = mlflowCallback({
+      tf,
+      run,
+      logModel: false,
+      callbacks: {
+        onTrainEnd: async () => {
+          throw new Error('late');
+        },
+      },
+    });
+    await expect(model.fit(xs, ys, { epochs: 1, callbacks: callback })).rejects.toThrow('late');
+    expect(store.runs()[0]?.info.status).toBe('RUNNING');
+    await run.end();
+  });
+
+  it('logs batch metrics when tracking is switched on only by a later withRun', async () => {
+    const store = createMemoryStore();
+    const callback = mlflowCallback({ tf, logEvery: 'batch', logModel: false });
+    const model = smallClassifier();
+    const { xs, ys } = trainingData(48);
+    await withRun({ enabled: true, store }, async () => {
+      await model.fit(xs, ys, { epochs: 1, batchSize: 16, callbacks: callback });
+    });
+    const [record] = store.runs();
+    expect(record?.history.loss).toHaveLength(1);
+    expect(record?.history.batch_loss?.map((point) => point.step)).toEqual([1, 2, 3]);
   });
 
   it('rejects a logEvery that is not epoch, batch or a positive whole number', () => {

@@ -44,6 +44,14 @@ export interface TfjsModuleInfo extends TfjsInfoSource {
 }
 
 const MARK = Symbol.for('@mlflow-kit/tfjs/callback');
+
+/** The error tag set on a run that `autolog` or `mlflowCallback` ended FAILED. */
+export const ERROR_TAG = 'mlflow-kit.error';
+
+/** The value of {@link ERROR_TAG} for an error: `Name: message`. */
+export function errorTagValue(error: unknown): string {
+  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+}
 const YIELD_EVERY_MS = 125;
 const bridges = new WeakMap<object, object>();
 
@@ -260,12 +268,16 @@ export class MlflowCallback {
     this.earlyStopping = candidates.find((callback): callback is EarlyStoppingLike =>
       isEarlyStopping(callback, options.tf?.EarlyStopping),
     );
-    // Decided now, because tfjs reads the hooks when fit starts: a batch hook makes tfjs read every batch's
-    // logs back from the backend, which is worth it only when batches are logged.
-    const mayRecord = options.run
-      ? options.run.isRecording
-      : getActiveRun() !== undefined || resolveEnabled(options).enabled;
-    const logBatches = this.every > 0 && mayRecord;
+    // As a tf.Callback the batch hook is always there (see below) and `batchEnd` decides at train time whether
+    // a run records. As a plain object it is decided now, because tfjs reads the hooks when fit starts: a batch
+    // hook makes tfjs' wrapper read every batch's logs back from the backend, which is worth it only when
+    // batches are logged.
+    const logBatches =
+      this.every > 0 &&
+      (bridged ||
+        (options.run
+          ? options.run.isRecording
+          : getActiveRun() !== undefined || resolveEnabled(options).enabled));
 
     const self = this;
     const hostOf = (target: unknown): Host =>
@@ -274,35 +286,37 @@ export class MlflowCallback {
     this.onTrainBegin = async function (this: unknown, logs?: LogsLike) {
       const host = hostOf(this);
       await self.trainBegin(host);
-      for (const callback of self.inner) {
-        if (isBaseCallback(callback)) {
-          callback.setParams(host.params ?? {});
-          callback.setModel(self.options.model ?? host.model);
-          await callback.onTrainBegin?.(logs);
-        } else {
-          await resolveLogsInPlace(logs);
-          await callback.onTrainBegin?.call(host, logs);
+      await self.guard(async () => {
+        for (const callback of self.inner) {
+          if (isBaseCallback(callback)) {
+            callback.setParams(host.params ?? {});
+            callback.setModel(self.options.model ?? host.model);
+            await callback.onTrainBegin?.(logs);
+          } else {
+            await resolveLogsInPlace(logs);
+            await callback.onTrainBegin?.call(host, logs);
+          }
         }
-      }
+      });
     };
     this.onEpochBegin = async function (this: unknown, epoch: number, logs?: LogsLike) {
       if (self.state) self.state.epochStart = performance.now();
-      await self.forward(hostOf(this), 'onEpochBegin', epoch, logs);
+      await self.guard(() => self.forward(hostOf(this), 'onEpochBegin', epoch, logs));
     };
     this.onEpochEnd = async function (this: unknown, epoch: number, logs?: LogsLike) {
-      await self.forward(hostOf(this), 'onEpochEnd', epoch, logs);
+      await self.guard(() => self.forward(hostOf(this), 'onEpochEnd', epoch, logs));
       await self.epochEnd(epoch, logs);
     };
     if (this.inner.some((callback) => callback.onBatchBegin)) {
       this.onBatchBegin = async function (this: unknown, batch: number, logs?: LogsLike) {
-        await self.forward(hostOf(this), 'onBatchBegin', batch, logs);
+        await self.guard(() => self.forward(hostOf(this), 'onBatchBegin', batch, logs));
       };
     }
     // As a tf.Callback the hook costs one call per batch (tfjs passes tensors, read only when logged), and it
     // has to yield to the event loop as tfjs' wrapper of plain callbacks would.
     if (bridged || logBatches || this.inner.some((callback) => callback.onBatchEnd)) {
       this.onBatchEnd = async function (this: unknown, batch: number, logs?: LogsLike) {
-        await self.forward(hostOf(this), 'onBatchEnd', batch, logs);
+        await self.guard(() => self.forward(hostOf(this), 'onBatchEnd', batch, logs));
         if (logBatches) await self.batchEnd(logs);
         if (bridged && performance.now() - lastYield >= YIELD_EVERY_MS) {
           await nextTurn();
@@ -311,7 +325,7 @@ export class MlflowCallback {
       };
     }
     this.onTrainEnd = async function (this: unknown, logs?: LogsLike) {
-      await self.forward(hostOf(this), 'onTrainEnd', logs);
+      await self.guard(() => self.forward(hostOf(this), 'onTrainEnd', logs));
       await self.trainEnd(hostOf(this));
     };
     const yielders = this.inner.filter(
@@ -319,7 +333,9 @@ export class MlflowCallback {
     );
     if (yielders.length > 0) {
       this.onYield = async function (this: unknown, epoch: number, batch: number, logs: LogsLike) {
-        for (const callback of yielders) await callback.onYield?.call(hostOf(this), epoch, batch, logs);
+        await self.guard(async () => {
+          for (const callback of yielders) await callback.onYield?.call(hostOf(this), epoch, batch, logs);
+        });
       };
     }
     if (bridged) Object.setPrototypeOf(this, bridgedPrototype(options.tf!.Callback!.prototype));
@@ -349,6 +365,38 @@ export class MlflowCallback {
   /** The run of the current (or last) `fit`, once training has begun; `undefined` when nothing is recorded. */
   get run(): Run | undefined {
     return this.state?.run;
+  }
+
+  /**
+   * Runs the wrapped callbacks' part of a hook. tfjs does not call `onTrainEnd` after an error, so when one of
+   * them throws and this callback started the run, the run is ended FAILED (with {@link ERROR_TAG}) here,
+   * and the error goes on into `fit`.
+   */
+  private async guard(body: () => Promise<void>): Promise<void> {
+    try {
+      await body();
+    } catch (error) {
+      await this.fail(error);
+      throw error;
+    }
+  }
+
+  private async fail(error: unknown): Promise<void> {
+    const state = this.state;
+    if (!state?.run || !state.ownsRun) return;
+    state.ownsRun = false;
+    const { run } = state;
+    try {
+      run.setTag(ERROR_TAG, errorTagValue(error));
+    } catch {
+      // The run still ends FAILED below.
+    }
+    await Promise.allSettled(state.pending);
+    try {
+      await run.end({ status: 'FAILED' });
+    } catch (endError) {
+      report('end the run', endError);
+    }
   }
 
   private async forward(
@@ -510,6 +558,12 @@ export class MlflowCallback {
  *
  * It logs to `options.run`, else the active run, else a run it starts (when tracking is on) and ends at train
  * end. It never throws into training: logging failures are reported once through core's `diag`.
+ *
+ * When a callback it wraps throws, the error goes on into `fit`; a run the callback started is first ended
+ * FAILED, with the error in the `mlflow-kit.error` tag ({@link ERROR_TAG}). Errors thrown by tfjs itself,
+ * outside the callbacks, never reach the callback (tfjs does not call `onTrainEnd` then), so its run would stay
+ * open: only {@link autolog} and core's `withRun` catch those and end the run FAILED — wrap `fit` in `withRun`
+ * when using the callback on its own.
  *
  * @example
  * ```ts
