@@ -99,12 +99,25 @@ async function checkLocal(settings: ResolvedSettings, checks: DoctorCheck[]): Pr
       () => true,
       () => false,
     );
-    const entries = await readdir(path, { withFileTypes: true });
-    const experiments = entries.filter((entry) => entry.isDirectory() && /^[0-9]+$/.test(entry.name));
+    let experiments: string[] = [];
     let runs = 0;
-    for (const experiment of experiments) {
-      const children = await readdir(join(path, experiment.name), { withFileTypes: true });
-      runs += children.filter((child) => child.isDirectory() && /^[0-9a-f]{32}$/.test(child.name)).length;
+    try {
+      const entries = await readdir(path, { withFileTypes: true });
+      experiments = entries
+        .filter((entry) => entry.isDirectory() && /^[0-9]+$/.test(entry.name))
+        .map((entry) => entry.name);
+      for (const experiment of experiments) {
+        const children = await readdir(join(path, experiment), { withFileTypes: true });
+        runs += children.filter((child) => child.isDirectory() && /^[0-9a-f]{32}$/.test(child.name)).length;
+      }
+    } catch (error) {
+      // A report, not a crash: an unreadable folder is one more finding.
+      checks.push({
+        name: 'local store',
+        status: 'fail',
+        detail: `${path} cannot be read (${(error as NodeJS.ErrnoException).code ?? String(error)}): check the permissions of the directory and its experiment folders.`,
+      });
+      return;
     }
     checks.push({
       name: 'local store',

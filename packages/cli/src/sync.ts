@@ -635,7 +635,14 @@ export async function syncLocalRuns(options: SyncOptions): Promise<SyncSummary> 
         result.outcome = 'failed';
         result.error = describeError(error);
       }
-      await saveState(true);
+      // A worker must not reject: Promise.all would then release the lock and close the stores while
+      // other workers are still uploading.
+      try {
+        await saveState(true);
+      } catch (error) {
+        result.outcome = 'failed';
+        result.error ??= `could not save the sync state: ${describeError(error)}`;
+      }
       progress.runsDone++;
       report();
     });

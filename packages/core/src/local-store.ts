@@ -626,7 +626,20 @@ export class LocalStore implements TrackingStore {
     });
     if (request.runName !== undefined)
       await writeFileAtomic(join(dir, 'tags', 'mlflow.runName'), request.runName, dir);
+    if (request.status !== undefined && request.status !== 'RUNNING' && request.status !== 'SCHEDULED') {
+      this.forgetRun(runId, dir);
+    }
     return this.runInfoFromMeta(meta);
+  }
+
+  // An ended run is rarely written again: drop what was cached for it, so that a long-lived process
+  // (a sweep of thousands of runs) keeps bounded memory. A later write simply looks things up again.
+  private forgetRun(runId: string, dir: string): void {
+    this.runDirs.delete(runId);
+    const prefix = `${dir}/`;
+    for (const path of this.checkedMetricFiles)
+      if (path.startsWith(prefix)) this.checkedMetricFiles.delete(path);
+    for (const path of this.madeDirs) if (path === dir || path.startsWith(prefix)) this.madeDirs.delete(path);
   }
 
   /** Marks a run deleted (it stays on disk, as in MLflow, until `mlflow gc`). */
@@ -816,11 +829,6 @@ export class LocalStore implements TrackingStore {
   async listMetricKeys(runId: string): Promise<string[]> {
     const dir = await this.findRunDirectory(runId, 'listMetricKeys');
     return (await readKeyFiles(join(dir, 'metrics'))).sort();
-  }
-
-  /** The folder of a run in this store. Throws `RESOURCE_DOES_NOT_EXIST` when there is no such run. */
-  async runDirectory(runId: string): Promise<string> {
-    return this.findRunDirectory(runId, 'runDirectory');
   }
 
   // ---------------------------------------------------------------- artifacts

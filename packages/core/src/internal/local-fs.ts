@@ -130,6 +130,23 @@ export interface FileLockOptions {
  * names its owner (`host pid`); a lock whose owner on this host is dead, or that is older than
  * `staleMs`, is broken, so a crashed process never blocks the store for long.
  */
+/**
+ * Removes a lock judged stale without racing another process that judged it stale too: the lock is
+ * renamed aside first, and if what was renamed is not the lock that was judged (another process broke
+ * it and took a fresh one meanwhile), it is put back, unless yet another lock already took its place.
+ */
+async function breakStaleLock(lockPath: string, judgedOwner: string): Promise<void> {
+  const aside = `${lockPath}.stale-${process.pid}-${Math.random().toString(36).slice(2)}`;
+  try {
+    await rename(lockPath, aside);
+  } catch {
+    return; // someone else moved it first
+  }
+  const owner = await readFile(aside, 'utf8').catch(() => judgedOwner);
+  if (owner !== judgedOwner) await link(aside, lockPath).catch(() => undefined);
+  await unlink(aside).catch(() => undefined);
+}
+
 export async function withFileLock<T>(
   lockPath: string,
   fn: () => Promise<T>,
@@ -155,10 +172,14 @@ export async function withFileLock<T>(
     try {
       const [info, owner] = await Promise.all([stat(lockPath), readFile(lockPath, 'utf8')]);
       const [ownerHost, ownerPid] = owner.trim().split(' ');
-      const deadOwner =
-        ownerHost === host && ownerPid !== undefined && ownerPid !== '' && !processAlive(Number(ownerPid));
-      if (deadOwner || Date.now() - info.mtimeMs > staleMs) {
-        await unlink(lockPath).catch(() => undefined);
+      // On this host the owner's pid decides (a live owner keeps its lock however long it works);
+      // for an owner on another host (a shared file system) only the lock's age can tell.
+      const stale =
+        ownerHost === host && ownerPid !== undefined && ownerPid !== ''
+          ? !processAlive(Number(ownerPid))
+          : Date.now() - info.mtimeMs > staleMs;
+      if (stale) {
+        await breakStaleLock(lockPath, owner);
         continue;
       }
     } catch {
