@@ -96,7 +96,7 @@ async function ensureRegisteredModel(
  * const run = await startRun({ experimentName: 'iris' });
  * await model.fit(xs, ys, { epochs: 20 });
  * const info = await logModel(run, model, 'model', { registeredModelName: 'iris-classifier' });
- * console.log(info?.modelUri, info?.registeredModelVersion); // runs:/<id>/model 1
+ * // info?.modelUri is 'runs:/<id>/model'; info?.registeredModelVersion is '1' for a new model
  * await run.end();
  * ```
  */
