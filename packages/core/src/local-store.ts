@@ -1,5 +1,5 @@
 import { randomInt, randomUUID } from 'node:crypto';
-import { copyFile, mkdir, readdir, readFile, rename, stat, unlink } from 'node:fs/promises';
+import { copyFile, mkdir, readFile, rename, stat, unlink } from 'node:fs/promises';
 import { isAbsolute, join, posix, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { MlflowApiError } from './errors.js';
@@ -17,6 +17,7 @@ import {
   createFileExclusive,
   exists,
   isErrno,
+  readDirectoryIfExists,
   readTextIfExists,
   tempPathFor,
   withFileLock,
@@ -83,13 +84,7 @@ function optionalNumber(value: unknown): number | undefined {
 
 /** Lists the files under `directory` recursively as keys (`a/b` for `directory/a/b`), skipping temp files. */
 async function readKeyFiles(directory: string, prefix = ''): Promise<string[]> {
-  let entries: import('node:fs').Dirent[];
-  try {
-    entries = await readdir(directory, { withFileTypes: true });
-  } catch (error) {
-    if (isErrno(error, 'ENOENT') || isErrno(error, 'ENOTDIR')) return [];
-    throw error;
-  }
+  const entries = await readDirectoryIfExists(directory);
   const keys: string[] = [];
   for (const entry of entries) {
     if (TEMP_FILE.test(entry.name)) continue;
@@ -110,13 +105,9 @@ async function readKeyValues(directory: string): Promise<Record<string, string>>
 }
 
 async function listSubdirectories(directory: string): Promise<string[]> {
-  try {
-    const entries = await readdir(directory, { withFileTypes: true });
-    return entries.filter((entry) => entry.isDirectory()).map((entry) => entry.name);
-  } catch (error) {
-    if (isErrno(error, 'ENOENT')) return [];
-    throw error;
-  }
+  return (await readDirectoryIfExists(directory))
+    .filter((entry) => entry.isDirectory())
+    .map((entry) => entry.name);
 }
 
 function checkKey(operation: string, kind: string, key: string): void {
@@ -884,13 +875,7 @@ export class LocalStore implements TrackingStore {
   /** Lists one level of a `file:` artifact root; paths are relative to the root, files carry their size. */
   async listArtifacts(artifactUri: string, relativePath?: string): Promise<FileInfo[]> {
     const directory = this.artifactPath('listArtifacts', artifactUri, relativePath);
-    let entries: import('node:fs').Dirent[];
-    try {
-      entries = await readdir(directory, { withFileTypes: true });
-    } catch (error) {
-      if (isErrno(error, 'ENOENT') || isErrno(error, 'ENOTDIR')) return [];
-      throw error;
-    }
+    const entries = await readDirectoryIfExists(directory);
     const prefix = relativePath
       ? posix.normalize(relativePath.replace(/\\/g, '/')).replace(/^\.\/?|\/+$/g, '')
       : '';

@@ -1,11 +1,12 @@
 import { createReadStream } from 'node:fs';
-import { copyFile, mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { dirname, extname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { MlflowKitError } from '../errors.js';
 import type { ArtifactSource } from '../store.js';
 import type { FileInfo } from '../types.js';
 import type { HttpClient } from './http.js';
+import { readDirectoryIfExists } from './local-fs.js';
 import { decodeFileInfo, type WireFileInfo } from './rest-codec.js';
 
 const PROXY_ENDPOINT = '/mlflow-artifacts/artifacts';
@@ -148,14 +149,7 @@ export class RestArtifacts {
     const root = resolveArtifactRoot(artifactUri, this.#trackingUri);
     if (root.kind === 'file') {
       const dir = rel ? join(root.path, ...rel.split('/')) : root.path;
-      let entries: import('node:fs').Dirent[];
-      try {
-        entries = await readdir(dir, { withFileTypes: true });
-      } catch (error) {
-        if ((error as { code?: string }).code === 'ENOENT' || (error as { code?: string }).code === 'ENOTDIR')
-          return [];
-        throw error;
-      }
+      const entries = await readDirectoryIfExists(dir);
       const out: FileInfo[] = [];
       for (const entry of entries) {
         const path = rel ? `${rel}/${entry.name}` : entry.name;
