@@ -1,6 +1,14 @@
 import { defineConfig } from 'vitest/config';
 
+/**
+ * Workspace packages export `./src/*.ts` under this condition (and `./dist` otherwise), so tests run the
+ * sources without a build. Setting conditions replaces Vite's defaults, hence the defaults after it.
+ */
+const conditions = ['@mlflow-kit/source', 'module', 'node', 'development|production'];
+
 export default defineConfig({
+  resolve: { conditions },
+  ssr: { resolve: { conditions } },
   test: {
     projects: [
       {

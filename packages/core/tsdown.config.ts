@@ -3,7 +3,8 @@ import { defineConfig } from 'tsdown';
 export default defineConfig({
   entry: ['src/index.ts', 'src/testing/index.ts'],
   format: 'esm',
-  dts: true,
+  dts: { sourcemap: true },
+  sourcemap: true,
   platform: 'node',
   target: 'node20',
 });

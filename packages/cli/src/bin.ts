@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { MlflowKitError } from '@mlflow-kit/core';
 import { formatDoctorReport, runDoctor } from './doctor.js';
@@ -6,6 +7,7 @@ import { formatRunsTable, listRuns } from './runs.js';
 import { formatSyncSummary, syncLocalRuns } from './sync.js';
 
 const USAGE = `Usage: mlflow-kit <command> [options]
+       mlflow-kit --version
 
 Commands:
   sync [dir] --to <tracking-uri>   Upload every run of a local store (default ./mlruns) to a tracking server.
@@ -25,6 +27,14 @@ Commands:
       --json                       Print JSON
 
 Credentials come from MLFLOW_TRACKING_USERNAME/MLFLOW_TRACKING_PASSWORD or MLFLOW_TRACKING_TOKEN.`;
+
+/** The version in this package's package.json (`../package.json` from both `src/bin.ts` and `dist/bin.js`). */
+function packageVersion(): string {
+  const manifest: { version: string } = JSON.parse(
+    readFileSync(new URL('../package.json', import.meta.url), 'utf8'),
+  );
+  return manifest.version;
+}
 
 function fail(message: string): never {
   process.stderr.write(`mlflow-kit: ${message}\n`);
@@ -108,6 +118,9 @@ async function main(argv: string[]): Promise<number> {
       return doctor(args);
     case 'runs':
       return runs(args);
+    case '--version':
+      process.stdout.write(`${packageVersion()}\n`);
+      return 0;
     case undefined:
     case 'help':
     case '--help':
