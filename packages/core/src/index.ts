@@ -8,6 +8,7 @@ export {
   MlflowKitError,
   MlflowValidationError,
 } from './errors.js';
+export { globalPart } from './internal/global.js';
 export { closeStores, getStore } from './internal/store-factory.js';
 export { type TlsConnectOptions, tlsConnectOptions } from './internal/tls.js';
 export { NOOP_RUN } from './noop-run.js';
