@@ -10,5 +10,5 @@ describeStoreContract(
       resolveSettings({ trackingUri: trackingUri(), maxRetries: 2, backoffFactor: 0.05 }, {}),
     ),
   }),
-  { supportsRegistry: true },
+  { capabilities: { registry: true, runUrl: true } },
 );
