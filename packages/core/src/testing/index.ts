@@ -1,3 +1,15 @@
+export {
+  closedPortUri,
+  createFaultProxy,
+  type Fault,
+  type FaultHandler,
+  FaultProxy,
+  type FaultProxyOptions,
+  type FaultScope,
+  type InjectedFault,
+  type ReceivedRequest,
+  sendJson,
+} from './fault-proxy.js';
 export { createMemoryStore, MemoryStore } from './memory-store.js';
 export {
   describeStoreContract,
