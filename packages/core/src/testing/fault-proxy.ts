@@ -11,14 +11,14 @@ export interface ReceivedRequest {
 }
 
 /**
- * Answers a request the proxy does not forward. `attempt` counts requests since the last
- * {@link FaultProxy.reset}, from 1.
+ * Answers a request the proxy does not forward (awaited when it returns a promise). `attempt` counts
+ * requests since the last {@link FaultProxy.reset}, from 1.
  */
 export type FaultHandler = (
   request: ReceivedRequest,
   response: ServerResponse,
   attempt: number,
-) => void | Promise<void>;
+) => unknown;
 
 /**
  * What the proxy does to a request a fault applies to:
