@@ -1,8 +1,8 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { type DoctorReport, runDoctor } from '@mlflow-kit/cli';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type DoctorReport, runDoctor } from '../../packages/cli/src/index.js';
 import { trackingUri } from '../helpers/python.js';
 import { freePort, type MlflowServer, startMlflowServer, TEST_ADMIN_PASSWORD } from '../setup/mlflow-env.js';
 import { spawnCli, writeLocalRuns } from './fixtures.js';

@@ -1,7 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { LocalStore } from '../../packages/core/src/local-store.js';
-import type { Metric } from '../../packages/core/src/types.js';
+import { createClient, type Metric } from '@mlflow-kit/core';
 import { python } from '../helpers/python.js';
+import { storeFor } from '../helpers/stores.js';
 import { REPO_ROOT, TSX_ARGS } from '../helpers/tsx.js';
 
 /** Point value of run `run`, point `index`: distinct per run and point, NaN now and then. */
@@ -19,7 +19,7 @@ export async function writeLocalRuns(
   runs: number,
   points: number,
 ): Promise<string[]> {
-  const store = new LocalStore(root);
+  const store = await storeFor({ trackingUri: root });
   const experimentId = await store.createExperiment(experimentName, { tags: { origin: 'offline' } });
   const ids: string[] = [];
   const base = 1_700_000_000_000;
@@ -99,15 +99,16 @@ export async function readLocal(
   root: string,
   experimentName: string,
 ): Promise<Record<string, ComparableRun>> {
-  const store = new LocalStore(root);
+  const store = await storeFor({ trackingUri: root });
+  const client = createClient({ trackingUri: root });
   const experiment = await store.getExperimentByName(experimentName);
   const runs = await store.searchRuns({ experimentIds: [experiment?.experimentId ?? ''] });
   const result: Record<string, ComparableRun> = {};
   for (const run of runs.items) {
     const history: ComparableRun['history'] = {};
-    for (const key of await store.listMetricKeys(run.info.runId)) {
+    for (const key of Object.keys(run.data.metrics)) {
       history[key] = sortHistory(
-        (await store.readMetricPoints(run.info.runId, key)).map((point) => [
+        (await client.getMetricHistory(run.info.runId, key)).map((point) => [
           point.timestamp,
           Number.isNaN(point.value) ? 'nan' : point.value,
           point.step,

@@ -2,8 +2,8 @@ import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { type SyncSummary, syncLocalRuns } from '@mlflow-kit/cli';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type SyncSummary, syncLocalRuns } from '../../packages/cli/src/index.js';
 import { python, trackingUri, uniqueName } from '../helpers/python.js';
 import { readLocal, readRemote, spawnCli, writeLocalRuns } from './fixtures.js';
 

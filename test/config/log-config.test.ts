@@ -1,7 +1,7 @@
+import { logConfig, secret } from '@mlflow-kit/config';
+import { MlflowValidationError, startRun } from '@mlflow-kit/core';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { logConfig, secret } from '../../packages/config/src/index.js';
-import { MlflowValidationError, startRun } from '../../packages/core/src/index.js';
 import { python, trackingUri, uniqueName } from '../helpers/python.js';
 
 const options = () => ({

@@ -1,9 +1,13 @@
+import {
+  closeStores,
+  MlflowApiError,
+  setDiagLogger,
+  type TrackingOptions,
+  type TrackingStore,
+} from '@mlflow-kit/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { setDiagLogger } from '../../packages/core/src/diag.js';
-import { MlflowApiError } from '../../packages/core/src/errors.js';
-import { RestStore } from '../../packages/core/src/rest-store.js';
-import { resolveSettings, type TrackingOptions } from '../../packages/core/src/settings.js';
 import { uniqueName } from '../helpers/python.js';
+import { storeFor } from '../helpers/stores.js';
 import { type MlflowServer, startMlflowServer } from '../setup/mlflow-env.js';
 
 const WRONG_PASSWORD = 'not-the-password-9f3a';
@@ -14,14 +18,9 @@ const WRONG_PASSWORD = 'not-the-password-9f3a';
 const ADMIN_PASSWORD = 'mlflow-kit-Admin-Pass-2026';
 
 let server: MlflowServer;
-const stores: RestStore[] = [];
 
-function makeStore(options: TrackingOptions): RestStore {
-  const store = new RestStore(
-    resolveSettings({ trackingUri: server.uri, maxRetries: 1, backoffFactor: 0.05, ...options }, {}),
-  );
-  stores.push(store);
-  return store;
+function makeStore(options: TrackingOptions): Promise<TrackingStore> {
+  return storeFor({ trackingUri: server.uri, maxRetries: 1, backoffFactor: 0.05, ...options });
 }
 
 function everything(error: unknown): string {
@@ -44,7 +43,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   setDiagLogger(undefined);
-  await Promise.all(stores.map((store) => store.close()));
+  await closeStores();
   await server?.stop();
 });
 
@@ -55,7 +54,7 @@ describe('RestStore against an MLflow server with basic auth', () => {
       lines.push([message, ...args.map(String)].join(' '));
     setDiagLogger({ error: record, warn: record, info: record, debug: record }, 'debug');
 
-    const store = makeStore({ username: 'admin', password: WRONG_PASSWORD });
+    const store = await makeStore({ username: 'admin', password: WRONG_PASSWORD });
     let caught: unknown;
     try {
       await store.createExperiment(uniqueName('auth-wrong'));
@@ -77,11 +76,11 @@ describe('RestStore against an MLflow server with basic auth', () => {
   });
 
   it('fails with 401 when no credentials are given', async () => {
-    await expect(makeStore({}).getExperimentByName('Default')).rejects.toMatchObject({ status: 401 });
+    await expect((await makeStore({})).getExperimentByName('Default')).rejects.toMatchObject({ status: 401 });
   });
 
   it('works with the right password: creates, logs and reads back', async () => {
-    const store = makeStore({ username: 'admin', password: ADMIN_PASSWORD });
+    const store = await makeStore({ username: 'admin', password: ADMIN_PASSWORD });
     const experimentId = await store.createExperiment(uniqueName('auth-ok'));
     const run = await store.createRun({ experimentId, startTime: Date.now(), userId: 'admin', tags: {} });
     await store.logBatch(run.info.runId, {

@@ -1,17 +1,16 @@
+import { closeStores } from '@mlflow-kit/core';
 import { afterAll, describe, expect, it } from 'vitest';
-import { RestStore } from '../../packages/core/src/rest-store.js';
-import { resolveSettings } from '../../packages/core/src/settings.js';
 import { python as runPython, trackingUri, uniqueName } from '../helpers/python.js';
+import { storeFor } from '../helpers/stores.js';
 
 /** MLflow's telemetry thread sometimes dies on exit with KeyError '_MLFLOW_TELEMETRY_SESSION_ID'; it is off here. */
 const python = <T>(code: string): Promise<T> => runPython<T>(code, { MLFLOW_DISABLE_TELEMETRY: 'true' });
 
-const store = new RestStore(
-  resolveSettings({ trackingUri: trackingUri(), maxRetries: 2, backoffFactor: 0.05 }, {}),
-);
-const registry = store.registry;
+const store = await storeFor({ trackingUri: trackingUri(), maxRetries: 2, backoffFactor: 0.05 });
+// An http(s) URI gives the REST store, which has a registry.
+const registry = store.registry!;
 
-afterAll(() => store.close());
+afterAll(closeStores);
 
 async function runWithModelFiles(): Promise<{ runId: string; experimentId: string; artifactUri: string }> {
   const experimentId = await store.createExperiment(uniqueName('registry'));

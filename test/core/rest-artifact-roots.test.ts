@@ -1,23 +1,23 @@
+import { closeStores, type TrackingStore } from '@mlflow-kit/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { RestStore } from '../../packages/core/src/rest-store.js';
-import { resolveSettings } from '../../packages/core/src/settings.js';
 import { python, uniqueName } from '../helpers/python.js';
+import { storeFor } from '../helpers/stores.js';
 import { type MlflowServer, startMlflowServer } from '../setup/mlflow-env.js';
 
 // The server refuses http(s) artifact locations unless told that host-addressed schemes are fine, so
 // this file runs its own server.
 let server: MlflowServer;
-let store: RestStore;
+let store: TrackingStore;
 
 beforeAll(async () => {
   server = await startMlflowServer({
     env: { MLFLOW_ALLOWED_HOST_ADDRESSED_ARTIFACT_SCHEMES: 'http,https', MLFLOW_DISABLE_TELEMETRY: 'true' },
   });
-  store = new RestStore(resolveSettings({ trackingUri: server.uri, maxRetries: 2, backoffFactor: 0.05 }, {}));
+  store = await storeFor({ trackingUri: server.uri, maxRetries: 2, backoffFactor: 0.05 });
 });
 
 afterAll(async () => {
-  await store?.close();
+  await closeStores();
   await server?.stop();
 });
 

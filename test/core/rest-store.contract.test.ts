@@ -1,14 +1,11 @@
-import { RestStore } from '../../packages/core/src/rest-store.js';
-import { resolveSettings } from '../../packages/core/src/settings.js';
-import { describeStoreContract } from '../../packages/core/src/testing/store-contract.js';
+import { describeStoreContract } from '@mlflow-kit/core/testing';
 import { trackingUri } from '../helpers/python.js';
+import { storeFor } from '../helpers/stores.js';
 
 describeStoreContract(
   'RestStore on the real MLflow server',
   async () => ({
-    store: new RestStore(
-      resolveSettings({ trackingUri: trackingUri(), maxRetries: 2, backoffFactor: 0.05 }, {}),
-    ),
+    store: await storeFor({ trackingUri: trackingUri(), maxRetries: 2, backoffFactor: 0.05 }),
   }),
-  { supportsRegistry: true },
+  { capabilities: { registry: true, runUrl: true } },
 );

@@ -2,32 +2,28 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import {
+  closeStores,
+  getOrCreateExperiment,
+  type Metric,
+  MlflowApiError,
+  MlflowKitError,
+  type TrackingOptions,
+  type TrackingStore,
+} from '@mlflow-kit/core';
 import { afterAll, describe, expect, it } from 'vitest';
-import { MlflowApiError, MlflowKitError } from '../../packages/core/src/errors.js';
-import { RestStore } from '../../packages/core/src/rest-store.js';
-import { resolveSettings, type TrackingOptions } from '../../packages/core/src/settings.js';
-import { getOrCreateExperiment } from '../../packages/core/src/start-run.js';
-import type { TrackingStore } from '../../packages/core/src/store.js';
-import type { Metric } from '../../packages/core/src/types.js';
 import { python as runPython, trackingUri, uniqueName } from '../helpers/python.js';
+import { storeFor } from '../helpers/stores.js';
 import { freePort } from '../setup/mlflow-env.js';
-
-const stores: RestStore[] = [];
 
 /** MLflow's telemetry thread sometimes dies on exit with KeyError '_MLFLOW_TELEMETRY_SESSION_ID'; it is off here. */
 const python = <T>(code: string): Promise<T> => runPython<T>(code, { MLFLOW_DISABLE_TELEMETRY: 'true' });
 
-function makeStore(options: TrackingOptions = {}): RestStore {
-  const store = new RestStore(
-    resolveSettings({ trackingUri: trackingUri(), maxRetries: 2, backoffFactor: 0.05, ...options }, {}),
-  );
-  stores.push(store);
-  return store;
+function makeStore(options: TrackingOptions = {}): Promise<TrackingStore> {
+  return storeFor({ trackingUri: trackingUri(), maxRetries: 2, backoffFactor: 0.05, ...options });
 }
 
-afterAll(async () => {
-  await Promise.all(stores.map((store) => store.close()));
-});
+afterAll(closeStores);
 
 async function newRun(
   store: TrackingStore,
@@ -55,7 +51,7 @@ async function rejection(promise: Promise<unknown>): Promise<MlflowApiError> {
 
 describe('RestStore against the real MLflow server, read back by the Python client', () => {
   it('writes params, every metric point with its step and timestamp, NaN, tags and artifact bytes that Python reads back exactly', async () => {
-    const store = makeStore();
+    const store = await makeStore();
     const { runId } = await newRun(store);
     const base = 1_700_000_000_000;
     const loss: Metric[] = Array.from({ length: 25 }, (_, step) => ({
@@ -120,7 +116,7 @@ print(json.dumps({"params": r.data.params, "tags": r.data.tags, "status": r.info
   });
 
   it('reads back what the Python client logged, NaN included', async () => {
-    const store = makeStore();
+    const store = await makeStore();
     const experimentName = uniqueName('from-python');
     const { run_id: runId } = await python<{ run_id: string }>(`
 import json, mlflow
@@ -145,7 +141,11 @@ print(json.dumps({"run_id": run.info.run_id}))
 
   it('resolves two stores racing to create the same experiment to one experiment', async () => {
     const name = uniqueName('race');
-    const [a, b] = [makeStore(), makeStore()];
+    // Two clients: stores are shared per configuration, so the two differ in a header.
+    const [a, b] = await Promise.all([
+      makeStore({ headers: { 'x-test-client': 'a' } }),
+      makeStore({ headers: { 'x-test-client': 'b' } }),
+    ]);
     const outcomes = await Promise.allSettled([a.createExperiment(name), b.createExperiment(name)]);
     const failed = outcomes.filter((outcome) => outcome.status === 'rejected');
     expect(failed).toHaveLength(1);
@@ -167,7 +167,7 @@ print(json.dumps({"run_id": run.info.run_id}))
   });
 
   it('reports an invalid metric key as 400 INVALID_PARAMETER_VALUE from the server', async () => {
-    const store = makeStore();
+    const store = await makeStore();
     const { runId } = await newRun(store);
     const error = await rejection(
       store.logBatch(runId, { metrics: [{ key: 'bad//key', value: 1, timestamp: Date.now(), step: 0 }] }),
@@ -179,7 +179,7 @@ print(json.dumps({"run_id": run.info.run_id}))
   });
 
   it('reports a changed param value as 400 INVALID_PARAMETER_VALUE and keeps the first value', async () => {
-    const store = makeStore();
+    const store = await makeStore();
     const { runId } = await newRun(store);
     await store.logBatch(runId, { params: [{ key: 'epochs', value: '10' }] });
     const error = await rejection(store.logBatch(runId, { params: [{ key: 'epochs', value: '20' }] }));
@@ -189,7 +189,7 @@ print(json.dumps({"run_id": run.info.run_id}))
   });
 
   it('refuses to log to a deleted run', async () => {
-    const store = makeStore();
+    const store = await makeStore();
     const { runId } = await newRun(store);
     await store.deleteRun(runId);
     const error = await rejection(store.logBatch(runId, { tags: [{ key: 'late', value: 'yes' }] }));
@@ -199,7 +199,7 @@ print(json.dumps({"run_id": run.info.run_id}))
 
   it('fails fast with a retryable MlflowApiError without a status when nothing listens at the URI', async () => {
     const port = await freePort();
-    const store = makeStore({
+    const store = await makeStore({
       trackingUri: `http://127.0.0.1:${port}`,
       maxRetries: 3,
       backoffFactor: 0.01,
@@ -217,7 +217,7 @@ print(json.dumps({"run_id": run.info.run_id}))
   it('writes artifacts of a file:// root straight to disk, where the Python client finds them', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'mlflow-kit-file-root-'));
     try {
-      const store = makeStore();
+      const store = await makeStore();
       const experimentId = await store.createExperiment(uniqueName('file-root'), {
         artifactLocation: pathToFileURL(dir).href,
       });
@@ -244,7 +244,7 @@ print(json.dumps({"files": [f.path for f in MlflowClient().list_artifacts("${run
   });
 
   it('refuses an s3:// artifact root with a message that points at the artifact proxy', async () => {
-    const store = makeStore();
+    const store = await makeStore();
     const experimentId = await store.createExperiment(uniqueName('s3-root'), {
       artifactLocation: 's3://some-bucket/prefix',
     });

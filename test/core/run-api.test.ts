@@ -1,8 +1,8 @@
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createClient, type Run, startRun, withRun } from '@mlflow-kit/core';
 import { describe, expect, it } from 'vitest';
-import { createClient, type Run, startRun, withRun } from '../../packages/core/src/index.js';
 import { python, trackingUri, uniqueName } from '../helpers/python.js';
 
 const options = () => ({ enabled: true, trackingUri: trackingUri(), flushIntervalMs: 200 });

@@ -3,9 +3,10 @@ import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { closeStores, createClient } from '@mlflow-kit/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { LocalStore } from '../../packages/core/src/local-store.js';
 import { python } from '../helpers/python.js';
+import { storeFor } from '../helpers/stores.js';
 import { REPO_ROOT, TSX_ARGS } from '../helpers/tsx.js';
 
 const WRITER = join(REPO_ROOT, 'test/local/fixtures/concurrent-writer.ts');
@@ -40,6 +41,7 @@ describe('LocalStore with several processes writing at once', () => {
   });
 
   afterAll(async () => {
+    await closeStores();
     await rm(dir, { recursive: true, force: true });
   });
 
@@ -62,17 +64,18 @@ describe('LocalStore with several processes writing at once', () => {
     );
     expect(names).toEqual([experimentName]);
 
-    const store = new LocalStore(root);
+    const store = await storeFor({ trackingUri: root });
+    const client = createClient({ trackingUri: root });
     const experiment = await store.getExperimentByName(experimentName);
     const runs = await store.searchRuns({ experimentIds: [experiment!.experimentId] });
     expect(runs.items).toHaveLength(4);
     for (const run of runs.items) {
       const worker = Number(run.data.params.worker);
       expect(run.info.status).toBe('FINISHED');
-      const history = await store.readMetricPoints(run.info.runId, 'loss');
+      const history = await client.getMetricHistory(run.info.runId, 'loss');
       expect(history.map((point) => point.step)).toEqual(Array.from({ length: points }, (_, step) => step));
       expect(history.every((point) => point.value === worker + point.step / 1e6)).toBe(true);
-      expect(await store.readMetricPoints(run.info.runId, `worker/${worker}`)).toHaveLength(points);
+      expect(await client.getMetricHistory(run.info.runId, `worker/${worker}`)).toHaveLength(points);
     }
 
     const read = await python<{
@@ -109,12 +112,15 @@ print(json.dumps({"experiments": len(exps), "runs": sorted(out, key=lambda x: x[
     let runId = '';
     while (Date.now() < deadline) {
       await new Promise((resolve) => setTimeout(resolve, 200));
-      const store = new LocalStore(root);
+      const store = await storeFor({ trackingUri: root });
       const experiment = await store.getExperimentByName('killed-experiment').catch(() => undefined);
       if (experiment) {
         const runs = await store.searchRuns({ experimentIds: [experiment.experimentId] });
         const run = runs.items[0];
-        if (run && (await store.readMetricPoints(run.info.runId, 'loss')).length > 2000) {
+        if (
+          run &&
+          (await createClient({ trackingUri: root }).getMetricHistory(run.info.runId, 'loss')).length > 2000
+        ) {
           runId = run.info.runId;
           break;
         }

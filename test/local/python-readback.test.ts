@@ -2,10 +2,10 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { closeStores, startRun } from '@mlflow-kit/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { closeStores, startRun } from '../../packages/core/src/index.js';
-import { LocalStore } from '../../packages/core/src/local-store.js';
 import { python } from '../helpers/python.js';
+import { storeFor } from '../helpers/stores.js';
 import { type MlflowServer, startMlflowServer } from '../setup/mlflow-env.js';
 
 interface PyRun {
@@ -149,7 +149,7 @@ describe('LocalStore: what the official MLflow client reads back', () => {
   });
 
   it('keeps working for the official client after our own store reads it back', async () => {
-    const store = new LocalStore(root);
+    const store = await storeFor({ trackingUri: root });
     const record = await store.getRun(runId);
     expect(record.data.params).toEqual({ lr: '0.01', optimizer: 'adam', 'model/layers': '3' });
     expect(record.data.metrics.weird).toBe(Number.NEGATIVE_INFINITY);

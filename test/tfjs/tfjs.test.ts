@@ -10,7 +10,7 @@ import {
   smallClassifier as classifier,
   trainingData as data,
   useWasm,
-} from '../../packages/tfjs/src/internal/test-models.js';
+} from '../../packages/tfjs/src/__tests__/test-models.js';
 import { python as runPython, trackingUri, uniqueName } from '../helpers/python.js';
 
 /** MLflow's telemetry thread can die noisily on exit; it is off here. */

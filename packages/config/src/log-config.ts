@@ -1,4 +1,5 @@
 import {
+  applyDebugOption,
   diag,
   getActiveRun,
   MlflowConfigError,
@@ -54,6 +55,12 @@ export interface LogConfigOptions
    * @defaultValue `'config'`, or `'config_<prefix>'` when `prefix` is set
    */
   artifactName?: string;
+  /**
+   * Sends mlflow-kit's diagnostics to the console at `debug` level (what was redacted, why nothing was
+   * logged). Falls back to `MLFLOW_KIT_DEBUG`.
+   * @defaultValue `false`
+   */
+  debug?: boolean;
 }
 
 const MIN_VALUE_LENGTH = 500;
@@ -221,6 +228,7 @@ export async function logConfig(
 ): Promise<unknown> {
   const withSchema = isZodSchema(schemaOrConfig);
   const options = ((withSchema ? maybeOptions : inputOrOptions) ?? {}) as LogConfigOptions;
+  applyDebugOption(options.debug);
   const settings = checkOptions(options);
 
   let parsed: unknown;

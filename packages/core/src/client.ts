@@ -1,4 +1,5 @@
 import { MlflowKitError } from './errors.js';
+import { applyDebugOption } from './internal/apply-debug-option.js';
 import { getStore } from './internal/store-factory.js';
 import { type ResolvedSettings, resolveSettings, type TrackingOptions } from './settings.js';
 import { getOrCreateExperiment } from './start-run.js';
@@ -57,6 +58,7 @@ export class MlflowClient {
 
   constructor(options: TrackingOptions = {}) {
     this.settings = resolveSettings(options);
+    applyDebugOption(this.settings.debug);
     if (options.store) this.storePromise = Promise.resolve(options.store);
   }
 

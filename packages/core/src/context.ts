@@ -1,9 +1,10 @@
 import type { AsyncLocalStorage } from 'node:async_hooks';
+import { globals } from './internal/global.js';
 import type { Run } from './run.js';
 
-const SLOT = Symbol.for('@mlflow-kit/core/context/v0');
+const PART = 'core.context';
 
-/** Process-wide state shared by every copy of the package (keyed by a versioned global symbol). */
+/** Process-wide state shared by every compatible copy of the package (a part of the global registry). */
 export interface ContextState {
   /** Created on the first recording run, so that tracking off never enables async hooks. */
   storage: AsyncLocalStorage<Run> | undefined;
@@ -18,9 +19,12 @@ export interface ContextState {
 
 /** The shared context state. */
 export function contextState(): ContextState {
-  const holder = globalThis as { [SLOT]?: ContextState };
-  holder[SLOT] ??= { storage: undefined, stack: [], open: new Set(), exitHookInstalled: false };
-  return holder[SLOT];
+  return globals.part<ContextState>(PART, () => ({
+    storage: undefined,
+    stack: [],
+    open: new Set(),
+    exitHookInstalled: false,
+  }));
 }
 
 /**
@@ -34,7 +38,7 @@ export function contextState(): ContextState {
  */
 export function getActiveRun(): Run | undefined {
   // Reads the slot without creating it, so that asking costs nothing while tracking is off.
-  const state = (globalThis as { [SLOT]?: ContextState })[SLOT];
+  const state = globals.get<ContextState>(PART);
   if (!state) return undefined;
   return state.storage?.getStore() ?? state.stack[state.stack.length - 1];
 }

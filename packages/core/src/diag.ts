@@ -1,3 +1,5 @@
+import { globals } from './internal/global.js';
+
 /** Severity of a diagnostic message. */
 export type DiagLevel = 'error' | 'warn' | 'info' | 'debug';
 
@@ -10,7 +12,6 @@ export interface DiagLogger {
 }
 
 const LEVELS: Record<DiagLevel, number> = { error: 0, warn: 1, info: 2, debug: 3 };
-const SLOT = Symbol.for('@mlflow-kit/core/diag/v0');
 
 interface DiagState {
   logger: DiagLogger | undefined;
@@ -19,9 +20,11 @@ interface DiagState {
 }
 
 function state(): DiagState {
-  const holder = globalThis as { [SLOT]?: DiagState };
-  holder[SLOT] ??= { logger: undefined, level: 'warn', reported: new Set() };
-  return holder[SLOT];
+  return globals.part<DiagState>('core.diag', () => ({
+    logger: undefined,
+    level: 'warn',
+    reported: new Set(),
+  }));
 }
 
 function emit(level: DiagLevel, message: string, args: unknown[]): void {

@@ -8,6 +8,8 @@ export {
   MlflowKitError,
   MlflowValidationError,
 } from './errors.js';
+export { applyDebugOption } from './internal/apply-debug-option.js';
+export { globalPart } from './internal/global.js';
 export { closeStores, getStore } from './internal/store-factory.js';
 export { type TlsConnectOptions, tlsConnectOptions } from './internal/tls.js';
 export { NOOP_RUN } from './noop-run.js';

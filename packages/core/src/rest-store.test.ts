@@ -5,11 +5,11 @@ import { pathToFileURL } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { MlflowKitError } from './errors.js';
 import { resolveArtifactRoot } from './internal/rest-artifacts.js';
-import { FakeServer, sendJson } from './internal/rest-test-server.js';
 import { RestStore } from './rest-store.js';
 import { resolveSettings } from './settings.js';
+import { FaultProxy, sendJson } from './testing/fault-proxy.js';
 
-const fake = new FakeServer();
+const fake = new FaultProxy();
 const stores: RestStore[] = [];
 
 function store(): RestStore {

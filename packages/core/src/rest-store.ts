@@ -63,11 +63,14 @@ export interface RestStoreOptions {
  *
  * @example
  * ```ts
- * const store = new RestStore(resolveSettings({ trackingUri: 'http://127.0.0.1:5000' }));
+ * import { closeStores, getStore, resolveSettings } from '@mlflow-kit/core';
+ *
+ * // An http(s) tracking URI gives a RestStore.
+ * const store = await getStore(resolveSettings({ trackingUri: 'http://127.0.0.1:5000' }));
  * const experimentId = await store.createExperiment('demo');
  * const run = await store.createRun({ experimentId, startTime: Date.now(), userId: 'me', tags: {} });
  * await store.logBatch(run.info.runId, { metrics: [{ key: 'loss', value: 0.5, timestamp: Date.now(), step: 0 }] });
- * await store.close();
+ * await closeStores();
  * ```
  */
 export class RestStore implements TrackingStore {

@@ -43,7 +43,7 @@ export interface TrackingOptions {
   backoffJitter?: number;
   /** Extra HTTP headers sent with every request. */
   headers?: Record<string, string>;
-  /** Turns on mlflow-kit's diagnostics on the console (`info` level). Falls back to `MLFLOW_KIT_DEBUG`. @defaultValue `false` */
+  /** Sends mlflow-kit's diagnostics to the console at `debug` level, the most verbose. Falls back to `MLFLOW_KIT_DEBUG`. @defaultValue `false` */
   debug?: boolean;
   /** A store to use instead of one built from the URI (tests, custom backends). */
   store?: TrackingStore;

@@ -1,7 +1,8 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { contextState, getActiveRun } from './context.js';
-import { diag, setDiagLogger } from './diag.js';
+import { diag } from './diag.js';
 import { MlflowApiError, MlflowConfigError } from './errors.js';
+import { applyDebugOption } from './internal/apply-debug-option.js';
 import { defaultRunTags } from './internal/default-tags.js';
 import { trackOpenRun } from './internal/lifecycle.js';
 import { getStore } from './internal/store-factory.js';
@@ -68,6 +69,15 @@ async function resolveExperimentId(
   return '0';
 }
 
+function trackingOn(entryPoint: string, options: StartRunOptions): boolean {
+  const { enabled, source } = resolveEnabled(options);
+  if (!enabled) {
+    const why = source === 'option' ? 'the enabled option' : source === 'default' ? 'the default' : source;
+    diag.debug(`${entryPoint}: tracking is off (${why}); returning the no-op run.`);
+  }
+  return enabled;
+}
+
 function openRunState(run: RecordingRun, pushOnStack: boolean): void {
   const state = contextState();
   if (pushOnStack) state.stack.push(run);
@@ -81,7 +91,7 @@ export async function createRecordingRun(
   env: Env = process.env,
   pushOnStack = true,
 ): Promise<RecordingRun> {
-  if (settings.debug) setDiagLogger(globalThis.console, 'debug');
+  applyDebugOption(settings.debug);
   const store = options.store ?? (await getStore(settings));
   const active = getActiveRun();
   const loggerOptions =
@@ -164,7 +174,8 @@ export async function createRecordingRun(
  * ```
  */
 export async function startRun(options: StartRunOptions = {}): Promise<Run> {
-  if (!resolveEnabled(options).enabled) return NOOP_RUN;
+  applyDebugOption(options.debug);
+  if (!trackingOn('startRun', options)) return NOOP_RUN;
   return createRecordingRun(options, resolveSettings(options));
 }
 
@@ -183,7 +194,8 @@ export async function startRun(options: StartRunOptions = {}): Promise<Run> {
  * ```
  */
 export async function withRun<T>(options: StartRunOptions, fn: (run: Run) => Promise<T> | T): Promise<T> {
-  if (!resolveEnabled(options).enabled) return fn(NOOP_RUN);
+  applyDebugOption(options.debug);
+  if (!trackingOn('withRun', options)) return fn(NOOP_RUN);
   const run = await createRecordingRun(options, resolveSettings(options), process.env, false);
   const state = contextState();
   state.storage ??= new AsyncLocalStorage<Run>();

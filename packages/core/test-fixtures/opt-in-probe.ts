@@ -48,7 +48,9 @@ process.stdout.write(
   `${JSON.stringify({
     recording: run.isRecording,
     undiciLoaded: undiciLoaded(),
-    contextCreated: Symbol.for('@mlflow-kit/core/context/v0') in globalThis,
+    contextCreated:
+      'core.context' in
+      ((globalThis as Record<symbol, { parts?: object }>)[Symbol.for('@mlflow-kit/global/v1')]?.parts ?? {}),
     timersAdded: timersDuring - timersBefore,
     connections: connections.length,
   })}\n`,

@@ -1,4 +1,4 @@
-import { diag, getActiveRun, type Run, resolveEnabled, startRun } from '@mlflow-kit/core';
+import { diag, getActiveRun, globalPart, type Run, resolveEnabled, startRun } from '@mlflow-kit/core';
 import {
   ERROR_TAG,
   errorTagValue,
@@ -27,12 +27,12 @@ export interface AutologOptions
 
 type FitMethod = (this: unknown, ...args: unknown[]) => Promise<unknown>;
 const METHODS = ['fit', 'fitDataset'] as const;
-const SLOT = Symbol.for('@mlflow-kit/tfjs/autolog/v0');
 
 export { ERROR_TAG };
 
-function holder(): { [SLOT]?: () => void } {
-  return globalThis as { [SLOT]?: () => void };
+/** The undo function of the patch in place, shared by every copy of the package. */
+function patchState(): { undo: (() => void) | undefined } {
+  return globalPart('tfjs.autolog', () => ({ undo: undefined as (() => void) | undefined }));
 }
 
 function hasMlflowCallback(callbacks: unknown): boolean {
@@ -65,7 +65,7 @@ export function autolog(options: AutologOptions): () => void {
   // Invalid options (such as `logEvery: 0`) throw here, before anything is patched or any run started.
   mlflowCallback({ ...callbackOptions, tf });
   if (!resolveEnabled(options).enabled) return () => {};
-  holder()[SLOT]?.();
+  patchState().undo?.();
   const prototypes = [tf.LayersModel.prototype, tf.Sequential?.prototype].filter(
     (prototype, index, all): prototype is object =>
       prototype !== undefined && all.indexOf(prototype) === index,
@@ -156,8 +156,8 @@ export function autolog(options: AutologOptions): () => void {
   }
   const undo = (): void => {
     for (const step of restore.splice(0)) step();
-    if (holder()[SLOT] === undo) delete holder()[SLOT];
+    if (patchState().undo === undo) patchState().undo = undefined;
   };
-  holder()[SLOT] = undo;
+  patchState().undo = undo;
   return undo;
 }

@@ -1,4 +1,5 @@
 import {
+  applyDebugOption,
   diag,
   getActiveRun,
   MlflowConfigError,
@@ -581,5 +582,6 @@ export class MlflowCallback {
  * ```
  */
 export function mlflowCallback(options: MlflowCallbackOptions = {}): MlflowCallback {
+  applyDebugOption(options.debug);
   return new MlflowCallback(options);
 }

@@ -9,10 +9,10 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { setDiagLogger } from '../diag.js';
 import { MlflowApiError } from '../errors.js';
 import { resolveSettings, type TrackingOptions } from '../settings.js';
+import { closedPortUri, FaultProxy, sendJson as json } from '../testing/fault-proxy.js';
 import { backoffDelayMs, encodeQuery, HttpClient, parseRetryAfterMs } from './http.js';
-import { closedPortUri, FakeServer, sendJson as json } from './rest-test-server.js';
 
-const fake = new FakeServer();
+const fake = new FaultProxy();
 const clients: HttpClient[] = [];
 const sleeps: number[] = [];
 

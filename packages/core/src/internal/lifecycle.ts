@@ -1,12 +1,12 @@
 import { contextState } from '../context.js';
 import { diag } from '../diag.js';
 import type { Run } from '../run.js';
+import { globals } from './global.js';
 
 type Closable = Run & {
   endWithin(status: 'FINISHED' | 'FAILED' | 'KILLED', flushTimeoutMs: number): Promise<void>;
 };
 const SIGNALS = ['SIGINT', 'SIGTERM'] as const;
-const SIGNAL_SLOT = Symbol.for('@mlflow-kit/core/signal-handler/v0');
 
 /** How long a signal or the end of the program waits for open runs to flush, in milliseconds. */
 function exitTimeoutMs(): number {
@@ -38,9 +38,8 @@ function onSignal(signal: NodeJS.Signals): void {
 }
 
 function signalHandler(): (signal: NodeJS.Signals) => void {
-  const holder = globalThis as { [SIGNAL_SLOT]?: (signal: NodeJS.Signals) => void };
-  holder[SIGNAL_SLOT] ??= onSignal;
-  return holder[SIGNAL_SLOT];
+  // Shared, so that every copy of the package adds and removes the same listener.
+  return globals.part('core.signal-handler', () => onSignal);
 }
 
 function removeSignalHandlers(): void {

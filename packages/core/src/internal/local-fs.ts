@@ -137,11 +137,6 @@ export interface FileLockOptions {
 }
 
 /**
- * Runs `fn` while holding a lock file created with `O_EXCL` (atomic on local file systems). The lock
- * names its owner (`host pid`); a lock whose owner on this host is dead, or that is older than
- * `staleMs`, is broken, so a crashed process never blocks the store for long.
- */
-/**
  * Removes a lock judged stale without racing another process that judged it stale too: the lock is
  * renamed aside first, and if what was renamed is not the lock that was judged (another process broke
  * it and took a fresh one meanwhile), it is put back, unless yet another lock already took its place.
@@ -158,6 +153,11 @@ async function breakStaleLock(lockPath: string, judgedOwner: string): Promise<vo
   await unlink(aside).catch(() => undefined);
 }
 
+/**
+ * Runs `fn` while holding a lock file created with `O_EXCL` (atomic on local file systems). The lock
+ * names its owner (`host pid`); a lock whose owner on this host is dead, or that is older than
+ * `staleMs`, is broken, so a crashed process never blocks the store for long.
+ */
 export async function withFileLock<T>(
   lockPath: string,
   fn: () => Promise<T>,

@@ -1,12 +1,9 @@
 import type { ResolvedSettings } from '../settings.js';
 import type { TrackingStore } from '../store.js';
-
-const SLOT = Symbol.for('@mlflow-kit/core/stores/v0');
+import { globals } from './global.js';
 
 function cache(): Map<string, Promise<TrackingStore>> {
-  const holder = globalThis as { [SLOT]?: Map<string, Promise<TrackingStore>> };
-  holder[SLOT] ??= new Map();
-  return holder[SLOT];
+  return globals.part('core.stores', () => new Map<string, Promise<TrackingStore>>());
 }
 
 function cacheKey(settings: ResolvedSettings): string {

@@ -1,18 +1,55 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { MlflowApiError } from '../errors.js';
-import type { TrackingStore } from '../store.js';
+import type { RegistryStore, TrackingStore } from '../store.js';
 import type { Metric, RunRecord } from '../types.js';
+
+/**
+ * What a store can do beyond the core of {@link TrackingStore}. The checks of a capability the store lacks
+ * are reported as skipped, with the reason in their name, rather than left out.
+ */
+export interface StoreCapabilities {
+  /**
+   * `store.registry` exists: registered models, versions, aliases and logged models are checked.
+   * @defaultValue `false`
+   */
+  registry?: boolean;
+  /**
+   * `store.runUrl` links runs to an MLflow UI at the tracking URI. Without it, `runUrl` must return
+   * `undefined`.
+   * @defaultValue `false`
+   */
+  runUrl?: boolean;
+}
+
+/**
+ * What {@link StoreContractOptions.additionalTests} receives: the suite's fixture, so a store's own tests
+ * share the store (and its clean-up) with the contract.
+ */
+export interface StoreContractContext {
+  /** The store under test. Read it inside tests and hooks: it is made in the suite's `beforeAll`. */
+  readonly store: TrackingStore;
+  /** The fixture `makeStore` returned. Read it inside tests and hooks, as {@link store}. */
+  readonly fixture: StoreContractFixture;
+  /** A new experiment with a unique name starting with `prefix`; its id. */
+  newExperiment(prefix?: string): Promise<string>;
+  /** A new RUNNING run, in `experimentId` or in a new experiment. */
+  newRun(experimentId?: string, runName?: string): Promise<RunRecord>;
+  /** `prefix` followed by something unique, for names that must not collide between runs of the suite. */
+  uniqueName(prefix: string): string;
+}
 
 /** Options of {@link describeStoreContract}. */
 export interface StoreContractOptions {
+  /** What the store can do beyond the core; the checks of the rest show as skipped. @defaultValue `{}` */
+  capabilities?: StoreCapabilities;
   /**
-   * Also checks `store.registry` (registered models, versions, aliases, logged models).
-   * @defaultValue `false`
+   * Registers the store's own tests inside the contract suite, sharing its fixture. Called while the suite
+   * is being defined: call `it`/`describe` in it, and read `context.store` only inside them.
    */
-  supportsRegistry?: boolean;
+  additionalTests?: (context: StoreContractContext) => void;
 }
 
 /** What the `makeStore` factory of {@link describeStoreContract} returns. */
@@ -52,8 +89,15 @@ function expectInfinity(value: number | undefined, sign: 1 | -1): void {
  *
  * @example
  * ```ts
- * import { describeStoreContract } from '@mlflow-kit/core/testing';
- * describeStoreContract('MemoryStore', async () => ({ store: new MemoryStore() }));
+ * import { createMemoryStore, describeStoreContract } from '@mlflow-kit/core/testing';
+ * import { expect, it } from 'vitest';
+ *
+ * describeStoreContract('MemoryStore', async () => ({ store: createMemoryStore() }), {
+ *   capabilities: { registry: false, runUrl: false },
+ *   additionalTests: (context) => {
+ *     it('is a memory store', () => expect(context.store.kind).toBe('memory'));
+ *   },
+ * });
  * ```
  */
 export function describeStoreContract(
@@ -62,12 +106,18 @@ export function describeStoreContract(
   options: StoreContractOptions = {},
 ): void {
   describe(`${name}: TrackingStore contract`, () => {
+    const capabilities = options.capabilities ?? {};
     let fixture: StoreContractFixture;
     let store: TrackingStore;
 
     beforeAll(async () => {
       fixture = await makeStore();
       store = fixture.store;
+    });
+
+    // A check that asserts nothing would pass whatever the store does.
+    beforeEach(() => {
+      expect.hasAssertions();
     });
 
     afterAll(async () => {
@@ -367,15 +417,19 @@ export function describeStoreContract(
         await expectErrorCode(store.getRun('0123456789abcdef0123456789abcdef'), 'RESOURCE_DOES_NOT_EXIST');
       });
 
-      it('links a run to the UI, or says there is no UI', async () => {
-        const run = await newRun();
-        const url = store.runUrl(run.info.experimentId, run.info.runId);
-        if (url !== undefined) {
-          expect(url).toBe(
+      if (capabilities.runUrl) {
+        it('links a run to the UI at the tracking URI', async () => {
+          const run = await newRun();
+          expect(store.runUrl(run.info.experimentId, run.info.runId)).toBe(
             `${store.trackingUri.replace(/\/+$/, '')}/#/experiments/${run.info.experimentId}/runs/${run.info.runId}`,
           );
-        }
-      });
+        });
+      } else {
+        it('says there is no UI to link a run to (runUrl is undefined)', async () => {
+          const run = await newRun();
+          expect(store.runUrl(run.info.experimentId, run.info.runId)).toBeUndefined();
+        });
+      }
     });
 
     describe('artifacts', () => {
@@ -443,12 +497,18 @@ export function describeStoreContract(
       });
     });
 
-    if (options.supportsRegistry) {
-      describe('registry', () => {
+    describe.skipIf(!capabilities.registry)(
+      capabilities.registry ? 'registry' : 'registry (skipped: the store declares no registry capability)',
+      () => {
+        // Only reached when the store declares the capability, which the first check asserts.
+        const registryOf = (): RegistryStore => store.registry!;
+
+        it('has a registry', () => {
+          expect(store.registry).toBeDefined();
+        });
+
         it('registers a model version from a run, aliases it and finds it by alias', async () => {
-          const registry = store.registry;
-          expect(registry).toBeDefined();
-          if (!registry) return;
+          const registry = registryOf();
           const run = await newRun();
           const modelName = uniqueName('contract-model');
           await store.uploadArtifact(run.info.artifactUri, 'model/MLmodel', {
@@ -475,8 +535,7 @@ export function describeStoreContract(
         });
 
         it('creates a logged model and finalizes it READY', async () => {
-          const registry = store.registry;
-          if (!registry) return;
+          const registry = registryOf();
           const run = await newRun();
           const model = await registry.createLoggedModel({
             experimentId: run.info.experimentId,
@@ -491,7 +550,19 @@ export function describeStoreContract(
           expect(ready.status).toBe('LOGGED_MODEL_READY');
           expect((await registry.getLoggedModel(model.modelId)).params.units).toBe('8');
         });
-      });
-    }
+      },
+    );
+
+    options.additionalTests?.({
+      get store() {
+        return store;
+      },
+      get fixture() {
+        return fixture;
+      },
+      newExperiment,
+      newRun,
+      uniqueName,
+    });
   });
 }
