@@ -1,4 +1,4 @@
-export { chunkBatch, createClient, MlflowClient } from './client.js';
+export { createClient, MlflowClient } from './client.js';
 export { getActiveRun } from './context.js';
 export { type DiagLevel, type DiagLogger, diag, setDiagLogger } from './diag.js';
 export {
@@ -8,6 +8,7 @@ export {
   MlflowKitError,
   MlflowValidationError,
 } from './errors.js';
+export { chunkBatch } from './internal/log-batch-chunks.js';
 export { closeStores, getStore } from './internal/store-factory.js';
 export { type TlsConnectOptions, tlsConnectOptions } from './internal/tls.js';
 export { NOOP_RUN } from './noop-run.js';
