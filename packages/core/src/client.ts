@@ -7,7 +7,6 @@ import type { RegistryStore, SearchExperimentsOptions, SearchRunsOptions, Tracki
 import type {
   Experiment,
   FileInfo,
-  KeyValue,
   LogBatch,
   Metric,
   ModelVersion,
