@@ -13,6 +13,14 @@ export { closeStores, getStore } from './internal/store-factory.js';
 export { type TlsConnectOptions, tlsConnectOptions } from './internal/tls.js';
 export { NOOP_RUN } from './noop-run.js';
 export { RecordingRun, toTable } from './recording-run.js';
+export {
+  type ReplayedRun,
+  type ReplayOptions,
+  type ReplayProgress,
+  type ReplaySummary,
+  replayLocalRuns,
+  SOURCE_RUN_TAG,
+} from './replay-local-runs.js';
 export type {
   EndRunOptions,
   ImageDataLike,
@@ -33,14 +41,18 @@ export {
   type TrackingOptions,
 } from './settings.js';
 export { getOrCreateExperiment, startRun, withRun } from './start-run.js';
-export type {
-  ArtifactSource,
-  CreateRunRequest,
-  RegistryStore,
-  SearchExperimentsOptions,
-  SearchRunsOptions,
-  TrackingStore,
-  UpdateRunRequest,
+export {
+  type ArtifactSource,
+  type CreateRunRequest,
+  hasOrderedMetrics,
+  type OrderedMetricReader,
+  type RegistryStore,
+  type SearchExperimentsOptions,
+  type SearchRunsOptions,
+  type StoreCapabilities,
+  type StoreKind,
+  type TrackingStore,
+  type UpdateRunRequest,
 } from './store.js';
 export type {
   Experiment,
