@@ -39,14 +39,7 @@ export async function syncLocalRuns(options: SyncOptions): Promise<SyncSummary> 
   const { progressStream, onProgress, ...replayOptions } = options;
   const started = Date.now();
   const reporter = new ProgressReporter(progressStream);
-  let last: ReplayProgress = {
-    pointsDone: 0,
-    pointsTotal: 0,
-    runsDone: 0,
-    runsTotal: 0,
-    artifactsDone: 0,
-    elapsedMs: 0,
-  };
+  let last: ReplayProgress | undefined;
   let summary: SyncSummary | undefined;
   try {
     summary = await replayLocalRuns({
@@ -60,7 +53,7 @@ export async function syncLocalRuns(options: SyncOptions): Promise<SyncSummary> 
     return summary;
   } finally {
     // The bar is finished also when the sync fails, so the error starts on a line of its own.
-    reporter.finish({ ...last, elapsedMs: summary?.durationMs ?? Date.now() - started });
+    if (last) reporter.finish({ ...last, elapsedMs: summary?.durationMs ?? Date.now() - started });
   }
 }
 
