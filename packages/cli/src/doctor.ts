@@ -29,7 +29,7 @@ export interface DoctorReport {
   /** Whether tracking is on. */
   enabled: boolean;
   /** `rest` or `local`. */
-  storeKind: 'rest' | 'local';
+  storeKind: ResolvedSettings['storeKind'];
   /** MLflow version of the server, when it answered. */
   serverVersion?: string;
   checks: DoctorCheck[];

@@ -1,18 +1,7 @@
-/** A snapshot of a sync's progress, passed to {@link SyncOptions.onProgress}. */
-export interface SyncProgress {
-  /** Metric points uploaded so far in this sync. */
-  pointsDone: number;
-  /** Metric points this sync has to upload in all. */
-  pointsTotal: number;
-  /** Runs finished so far. */
-  runsDone: number;
-  /** Runs this sync looks at. */
-  runsTotal: number;
-  /** Artifact files uploaded so far. */
-  artifactsDone: number;
-  /** Milliseconds since the sync started. */
-  elapsedMs: number;
-}
+import type { ReplayProgress } from '@mlflow-kit/core';
+
+/** A snapshot of a sync's progress, passed to {@link SyncOptions.onProgress}: core's {@link ReplayProgress}. */
+export type SyncProgress = ReplayProgress;
 
 /** Something with `write`, like `process.stderr`; `isTTY` turns on the redrawn bar. */
 export interface ProgressStream {

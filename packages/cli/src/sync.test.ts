@@ -1,5 +1,5 @@
-import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
-import { hostname, tmpdir } from 'node:os';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { closeStores } from '@mlflow-kit/core';
 import { MemoryStore } from '@mlflow-kit/core/testing';
@@ -7,7 +7,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { LocalStore } from '../../core/src/local-store.js';
 import { formatProgress } from './progress.js';
 import { formatRunsTable, listRuns } from './runs.js';
-import { formatSyncSummary, SOURCE_RUN_TAG, syncLocalRuns } from './sync.js';
+import { formatSyncSummary, syncLocalRuns } from './sync.js';
 
 let dir: string;
 let root: string;
@@ -22,124 +22,50 @@ afterEach(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-async function writeRuns(): Promise<{ parent: string; child: string }> {
+async function writeRun(): Promise<string> {
   const store = new LocalStore(root);
   const experimentId = await store.createExperiment('unit-sync');
-  const parent = await store.createRun({
+  const run = await store.createRun({
     experimentId,
     startTime: 1000,
     userId: 'u',
-    runName: 'parent',
+    runName: 'only',
     tags: {},
   });
-  const child = await store.createRun({
-    experimentId,
-    startTime: 2000,
-    userId: 'u',
-    runName: 'child',
-    tags: { 'mlflow.parentRunId': parent.info.runId },
+  await store.logBatch(run.info.runId, {
+    metrics: Array.from({ length: 1500 }, (_, step) => ({ key: 'loss', value: step, timestamp: 5000, step })),
   });
-  await store.logBatch(child.info.runId, {
-    params: [{ key: 'lr', value: '0.1' }],
-    metrics: Array.from({ length: 2500 }, (_, step) => ({
-      key: 'loss',
-      value: 1 / (step + 1),
-      timestamp: 5000 + step,
-      step,
-    })),
-  });
-  await store.uploadArtifact(child.info.artifactUri, 'out/a.txt', { bytes: new TextEncoder().encode('abc') });
-  await store.updateRun(child.info.runId, { status: 'FINISHED', endTime: 9000 });
-  return { parent: parent.info.runId, child: child.info.runId };
-}
-
-function remoteRuns(destination: MemoryStore) {
-  return destination.searchRuns({ experimentIds: ['1'], viewType: 'ALL' });
+  await store.updateRun(run.info.runId, { status: 'FINISHED', endTime: 9000 });
+  return run.info.runId;
 }
 
 describe('syncLocalRuns', () => {
-  it('copies runs with parents remapped, in batches of at most 1000 points, and records its progress', async () => {
-    const { parent, child } = await writeRuns();
+  it("uploads with core's replay and draws progress lines on a stream that is not a terminal", async () => {
+    const runId = await writeRun();
     const destination = new MemoryStore();
-    const progress: number[] = [];
+    const lines: string[] = [];
+    const seen: number[] = [];
     const summary = await syncLocalRuns({
       from: root,
       to: 'memory:',
       destination,
-      onProgress: (p) => progress.push(p.pointsDone),
+      progressStream: { write: (text: string) => lines.push(text) },
+      onProgress: (progress) => seen.push(progress.pointsDone),
     });
-    expect(summary).toMatchObject({ created: 2, failed: 0, pointsUploaded: 2500, artifactsUploaded: 1 });
-    expect(Math.max(...destination.batches.map(({ batch }) => batch.metrics?.length ?? 0))).toBe(1000);
-    expect(progress.at(-1)).toBe(2500);
-
-    const runs = (await remoteRuns(destination)).items;
-    const remoteParent = runs.find((run) => run.data.tags[SOURCE_RUN_TAG] === parent);
-    const remoteChild = runs.find((run) => run.data.tags[SOURCE_RUN_TAG] === child);
-    expect(remoteChild?.data.tags['mlflow.parentRunId']).toBe(remoteParent?.info.runId);
-    expect(remoteChild?.info).toMatchObject({
-      status: 'FINISHED',
-      startTime: 2000,
-      endTime: 9000,
-      runName: 'child',
-    });
-    expect(remoteChild?.data.params).toEqual({ lr: '0.1' });
-    expect((await destination.getMetricHistory(remoteChild?.info.runId ?? '', 'loss')).items).toHaveLength(
-      2500,
-    );
-    expect(formatSyncSummary(summary)).toMatch(/2 created, 0 resumed, 0 unchanged, 0 failed/);
-  });
-
-  it('uploads only what is new on the next sync, and nothing when nothing changed', async () => {
-    const { child } = await writeRuns();
-    const destination = new MemoryStore();
-    await syncLocalRuns({ from: root, to: 'memory:', destination });
-    const store = new LocalStore(root);
-    await store.logBatch(child, { metrics: [{ key: 'loss', value: 0, timestamp: 99_999, step: 2500 }] });
-    const second = await syncLocalRuns({ from: root, to: 'memory:', destination });
-    expect(second).toMatchObject({
-      created: 0,
-      resumed: 1,
-      unchanged: 1,
-      pointsUploaded: 1,
-      artifactsUploaded: 0,
-      paramsUploaded: 0,
-    });
-    const third = await syncLocalRuns({ from: root, to: 'memory:', destination });
-    expect(third).toMatchObject({ created: 0, resumed: 0, unchanged: 2, pointsUploaded: 0 });
-  });
-
-  it('finds runs it uploaded before by their source tag when the state file is gone', async () => {
-    await writeRuns();
-    const destination = new MemoryStore();
-    await syncLocalRuns({ from: root, to: 'memory:', destination });
-    for (const name of await readdir(root))
-      if (name.startsWith('.mlflow-kit-sync-')) await rm(join(root, name));
-    const again = await syncLocalRuns({ from: root, to: 'memory:', destination });
-    expect(again).toMatchObject({ created: 0, pointsUploaded: 0, artifactsUploaded: 0 });
-    expect((await remoteRuns(destination)).items).toHaveLength(2);
-  });
-
-  it('refuses a second sync to the same server while one is running, and breaks a dead sync lock', async () => {
-    await writeRuns();
-    const destination = new MemoryStore();
-    await syncLocalRuns({ from: root, to: 'memory:', destination });
-    const state = (await readdir(root)).find((name) => name.endsWith('.json'));
-    const lock = join(root, state?.replace(/\.json$/, '.lock') ?? 'x.lock');
-    await writeFile(lock, `${hostname()} ${process.pid}\n`);
-    await expect(syncLocalRuns({ from: root, to: 'memory:', destination })).rejects.toThrow(
-      /Another mlflow-kit sync/,
-    );
-    await writeFile(lock, `${hostname()} 999999999\n`);
-    await expect(syncLocalRuns({ from: root, to: 'memory:', destination })).resolves.toMatchObject({
-      failed: 0,
-    });
+    expect(summary).toMatchObject({ created: 1, failed: 0, pointsUploaded: 1500 });
+    expect(summary.runs[0]?.localRunId).toBe(runId);
+    expect(seen.at(-1)).toBe(1500);
+    expect(lines.length).toBeGreaterThan(0);
+    for (const line of lines) expect(line).toMatch(/^sync \[[#.]+\] +\d+% .* points\/s\n$/);
+    expect(lines.at(-1)).toMatch(/100% 1,500\/1,500 points · 1\/1 runs · 0 artifacts/);
+    expect(formatSyncSummary(summary)).toMatch(/1 created, 0 resumed, 0 unchanged, 0 failed/);
   });
 
   it('explains what to pass for a missing store or a destination that is not a server', async () => {
     await expect(syncLocalRuns({ from: join(dir, 'nowhere'), to: 'http://127.0.0.1:5000' })).rejects.toThrow(
       /There is no local store/,
     );
-    await writeRuns();
+    await writeRun();
     await expect(syncLocalRuns({ from: root, to: join(dir, 'other') })).rejects.toThrow(
       /--to http\(s\):\/\/host:port/,
     );
@@ -157,9 +83,9 @@ describe('progress and listings', () => {
   });
 
   it('lists the runs of a local store, newest first', async () => {
-    await writeRuns();
+    await writeRun();
     const runs = await listRuns({ trackingUri: root });
-    expect(runs.map((run) => run.runName)).toEqual(['child', 'parent']);
+    expect(runs.map((run) => run.runName)).toEqual(['only']);
     expect(formatRunsTable(runs)).toMatch(/^EXPERIMENT\s+RUN ID\s+NAME\s+STATUS/);
     expect(await listRuns({ trackingUri: root, experimentName: 'missing' })).toEqual([]);
   });

@@ -1,5 +1,6 @@
 import { MlflowKitError } from './errors.js';
 import { applyDebugOption } from './internal/apply-debug-option.js';
+import { chunkBatch } from './internal/log-batch-chunks.js';
 import { getStore } from './internal/store-factory.js';
 import { type ResolvedSettings, resolveSettings, type TrackingOptions } from './settings.js';
 import { getOrCreateExperiment } from './start-run.js';
@@ -7,7 +8,6 @@ import type { RegistryStore, SearchExperimentsOptions, SearchRunsOptions, Tracki
 import type {
   Experiment,
   FileInfo,
-  KeyValue,
   LogBatch,
   Metric,
   ModelVersion,
@@ -17,34 +17,6 @@ import type {
   RunRecord,
   RunStatus,
 } from './types.js';
-import { LIMITS } from './validation.js';
-
-/**
- * Splits params, tags and metrics into log-batch requests within MLflow's limits, the way MLflow's
- * Python client does: first batches holding up to 100 params and 100 tags topped up with metrics, then
- * metric-only batches of 1000.
- */
-export function chunkBatch(batch: LogBatch): LogBatch[] {
-  const params = [...(batch.params ?? [])];
-  const tags = [...(batch.tags ?? [])];
-  const metrics = [...(batch.metrics ?? [])];
-  const chunks: LogBatch[] = [];
-  while (params.length > 0 || tags.length > 0 || metrics.length > 0) {
-    const chunk: LogBatch = {};
-    const chunkParams: KeyValue[] = params.splice(0, LIMITS.maxParamsTagsPerBatch);
-    const chunkTags: KeyValue[] = tags.splice(0, LIMITS.maxParamsTagsPerBatch);
-    const room = Math.min(
-      LIMITS.maxMetricsPerBatch,
-      LIMITS.maxEntitiesPerBatch - chunkParams.length - chunkTags.length,
-    );
-    const chunkMetrics: Metric[] = metrics.splice(0, room);
-    if (chunkParams.length > 0) chunk.params = chunkParams;
-    if (chunkTags.length > 0) chunk.tags = chunkTags;
-    if (chunkMetrics.length > 0) chunk.metrics = chunkMetrics;
-    chunks.push(chunk);
-  }
-  return chunks;
-}
 
 /**
  * A client for reading and managing what is on a tracking server or local store: experiments, runs,

@@ -1,4 +1,4 @@
-export { chunkBatch, createClient, MlflowClient } from './client.js';
+export { createClient, MlflowClient } from './client.js';
 export { getActiveRun } from './context.js';
 export { type DiagLevel, type DiagLogger, diag, setDiagLogger } from './diag.js';
 export {
@@ -10,10 +10,19 @@ export {
 } from './errors.js';
 export { applyDebugOption } from './internal/apply-debug-option.js';
 export { globalPart } from './internal/global.js';
+export { chunkBatch } from './internal/log-batch-chunks.js';
 export { closeStores, getStore } from './internal/store-factory.js';
 export { type TlsConnectOptions, tlsConnectOptions } from './internal/tls.js';
 export { NOOP_RUN } from './noop-run.js';
 export { RecordingRun, toTable } from './recording-run.js';
+export {
+  type ReplayedRun,
+  type ReplayOptions,
+  type ReplayProgress,
+  type ReplaySummary,
+  replayLocalRuns,
+  SOURCE_RUN_TAG,
+} from './replay-local-runs.js';
 export type {
   EndRunOptions,
   ImageDataLike,
@@ -34,14 +43,18 @@ export {
   type TrackingOptions,
 } from './settings.js';
 export { getOrCreateExperiment, startRun, withRun } from './start-run.js';
-export type {
-  ArtifactSource,
-  CreateRunRequest,
-  RegistryStore,
-  SearchExperimentsOptions,
-  SearchRunsOptions,
-  TrackingStore,
-  UpdateRunRequest,
+export {
+  type ArtifactSource,
+  type CreateRunRequest,
+  hasOrderedMetrics,
+  type OrderedMetricReader,
+  type RegistryStore,
+  type SearchExperimentsOptions,
+  type SearchRunsOptions,
+  type StoreCapabilities,
+  type StoreKind,
+  type TrackingStore,
+  type UpdateRunRequest,
 } from './store.js';
 export type {
   Experiment,

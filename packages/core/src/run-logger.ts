@@ -1,5 +1,6 @@
 import { diag } from './diag.js';
 import { MlflowApiError } from './errors.js';
+import { nextChunkSizes } from './internal/log-batch-chunks.js';
 import type { TrackingStore } from './store.js';
 import type { KeyValue, LogBatch, Metric } from './types.js';
 import { LIMITS } from './validation.js';
@@ -28,10 +29,6 @@ export interface RunLoggerStats {
   /** Log-batch requests sent. */
   requests: number;
 }
-
-// Rough JSON size of an item, to keep requests under the documented 1 MB.
-const itemBytes = (key: string, value: string | number): number =>
-  key.length + (typeof value === 'string' ? value.length : 24) + 64;
 
 /**
  * The per-run send queue. `add*` calls only append to arrays; sending happens on a timer, when a full
@@ -190,42 +187,13 @@ export class RunLogger {
   }
 
   private takeBatch(): LogBatch {
-    let budget = LIMITS.maxBatchBytes - 1000;
-    let entities = 0;
-    const params: KeyValue[] = [];
-    while (params.length < LIMITS.maxParamsTagsPerBatch && this.params.length > 0) {
-      const next = this.params[0]!;
-      const size = itemBytes(next.key, next.value);
-      if (size > budget && entities > 0) break;
-      // The server refuses a batch holding the same param key twice, even with equal values.
-      if (params.some((param) => param.key === next.key)) break;
-      params.push(this.params.shift()!);
-      budget -= size;
-      entities++;
-    }
-    const tags: KeyValue[] = [];
-    for (const [key, value] of this.tags) {
-      if (tags.length >= LIMITS.maxParamsTagsPerBatch) break;
-      const size = itemBytes(key, value);
-      if (size > budget && entities > 0) break;
-      tags.push({ key, value });
-      this.tags.delete(key);
-      budget -= size;
-      entities++;
-    }
-    let metricCount = 0;
-    const metricLimit = Math.min(LIMITS.maxMetricsPerBatch, LIMITS.maxEntitiesPerBatch - entities);
-    while (metricCount < metricLimit && metricCount < this.metrics.length) {
-      const size = itemBytes(this.metrics[metricCount]!.key, 0);
-      if (size > budget && entities + metricCount > 0) break;
-      budget -= size;
-      metricCount++;
-    }
-    const metrics = this.metrics.splice(0, metricCount);
+    const tags = [...this.tags].map(([key, value]) => ({ key, value }));
+    const sizes = nextChunkSizes({ params: this.params, tags, metrics: this.metrics });
+    for (const tag of tags.slice(0, sizes.tags)) this.tags.delete(tag.key);
     const batch: LogBatch = {};
-    if (metrics.length > 0) batch.metrics = metrics;
-    if (params.length > 0) batch.params = params;
-    if (tags.length > 0) batch.tags = tags;
+    if (sizes.metrics > 0) batch.metrics = this.metrics.splice(0, sizes.metrics);
+    if (sizes.params > 0) batch.params = this.params.splice(0, sizes.params);
+    if (sizes.tags > 0) batch.tags = tags.slice(0, sizes.tags);
     return batch;
   }
 

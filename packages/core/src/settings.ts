@@ -1,7 +1,6 @@
-import { homedir } from 'node:os';
 import { isAbsolute, resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { MlflowConfigError } from './errors.js';
+import { resolveStoreUri, type UriStoreKind } from './internal/store-kinds.js';
 import type { TrackingStore } from './store.js';
 
 /**
@@ -60,8 +59,8 @@ export interface ResolvedSettings {
   trackingUri: string;
   /** Where the URI came from. */
   trackingUriSource: 'option' | 'MLFLOW_TRACKING_URI' | 'default';
-  /** `rest` for http(s), `local` for a path or `file:` URI. */
-  storeKind: 'rest' | 'local';
+  /** `rest` for http(s), `local` for a path or `file:` URI (see the table in `internal/store-kinds.ts`). */
+  storeKind: UriStoreKind;
   /** Absolute directory of the local store, when `storeKind` is `local`. */
   localPath?: string;
   username?: string;
@@ -169,47 +168,16 @@ export function resolveSettings(options: TrackingOptions = {}, env: Env = proces
   let password = options.password ?? env.MLFLOW_TRACKING_PASSWORD;
   const token = options.token ?? env.MLFLOW_TRACKING_TOKEN;
 
-  let storeKind: 'rest' | 'local';
-  let localPath: string | undefined;
-  const scheme = /^([a-z][a-z0-9+.-]*):/i.exec(trackingUri)?.[1]?.toLowerCase();
-  if (scheme === 'http' || scheme === 'https') {
-    storeKind = 'rest';
-    let url: URL;
-    try {
-      url = new URL(trackingUri);
-    } catch (cause) {
-      throw new MlflowConfigError(
-        `The tracking URI ${redactUrl(trackingUri)} is not a valid URL: pass \`trackingUri\` or set MLFLOW_TRACKING_URI to http(s)://host:port.`,
-        {
-          setting: 'trackingUri',
-          cause,
-        },
-      );
-    }
-    if (url.username || url.password) {
-      // Credentials in the URI are honoured but never kept in the URI we show.
-      username ??= decodeURIComponent(url.username);
-      password ??= decodeURIComponent(url.password);
-      url.username = '';
-      url.password = '';
-    }
-    trackingUri = url.toString().replace(/\/+$/, '');
-  } else if (
-    scheme === 'file' ||
-    scheme === undefined ||
-    (scheme.length === 1 && process.platform === 'win32')
-  ) {
-    storeKind = 'local';
-    const path = scheme === 'file' ? new URL(trackingUri).pathname : trackingUri;
-    localPath = resolve(path.startsWith('~') ? path.replace(/^~/, homedir()) : path);
-    trackingUri = pathToFileURL(localPath).href;
-  } else {
-    throw new MlflowConfigError(
-      `The tracking URI scheme "${scheme}:" is not supported by mlflow-kit: use http(s):// for an MLflow server ` +
-        `(for a SQL database, run \`mlflow server --backend-store-uri ${scheme}:...\` and point at it), or a path / file: URI for the local store.`,
-      { setting: 'trackingUri' },
-    );
-  }
+  const {
+    kind: storeKind,
+    localPath,
+    trackingUri: storeUri,
+    username: uriUsername,
+    password: uriPassword,
+  } = resolveStoreUri(trackingUri);
+  trackingUri = storeUri;
+  username ??= uriUsername;
+  password ??= uriPassword;
 
   const insecureTls =
     options.insecureTls ??

@@ -1,3 +1,4 @@
+import type { UriStoreKind } from './internal/store-kinds.js';
 import type {
   Experiment,
   FileInfo,
@@ -13,6 +14,38 @@ import type {
   RunStatus,
   ViewType,
 } from './types.js';
+
+/**
+ * What kind of store a {@link TrackingStore} is: one of the kinds a tracking URI selects (`rest` for
+ * `http(s):`, `local` for a path or `file:`), or `memory` for the in-memory store of
+ * `@mlflow-kit/core/testing`.
+ */
+export type StoreKind = UriStoreKind | 'memory';
+
+/**
+ * Optional abilities a store declares, so that callers check a flag instead of probing for methods.
+ * An absent flag means the store lacks the ability.
+ */
+export interface StoreCapabilities {
+  /** The store implements {@link OrderedMetricReader} (the local store does). */
+  orderedMetrics?: boolean;
+}
+
+/**
+ * Reads metric points in the order they were written, duplicates included: what a replay needs to
+ * resume by position. Declared by {@link StoreCapabilities.orderedMetrics}; check with {@link hasOrderedMetrics}.
+ */
+export interface OrderedMetricReader {
+  /** Every point of a metric in written order; empty when the run has no such metric. */
+  readMetricPoints(runId: string, key: string): Promise<Metric[]>;
+  /** The metric keys a run has, sorted. */
+  listMetricKeys(runId: string): Promise<string[]>;
+}
+
+/** Whether a store declares {@link StoreCapabilities.orderedMetrics} and so implements {@link OrderedMetricReader}. */
+export function hasOrderedMetrics(store: TrackingStore): store is TrackingStore & OrderedMetricReader {
+  return store.capabilities?.orderedMetrics === true;
+}
 
 /** Where the bytes of an artifact come from. */
 export type ArtifactSource = { bytes: Uint8Array } | { file: string };
@@ -68,7 +101,9 @@ export interface TrackingStore {
   /** The tracking URI this store serves, without credentials. */
   readonly trackingUri: string;
   /** `rest`, `local` or `memory`. */
-  readonly kind: 'rest' | 'local' | 'memory';
+  readonly kind: StoreKind;
+  /** Optional abilities beyond this interface; see {@link StoreCapabilities}. */
+  readonly capabilities?: StoreCapabilities;
 
   getExperiment(experimentId: string): Promise<Experiment>;
   /** The experiment with this name, or `undefined` if there is none. */

@@ -134,6 +134,11 @@ export interface FileLockOptions {
   timeoutMs?: number;
   /** A lock older than this is considered abandoned. @defaultValue 30000 */
   staleMs?: number;
+  /**
+   * The error thrown when the lock is still held at the timeout, given the owner line (`host pid`).
+   * @defaultValue an {@link MlflowKitError} naming the lock file
+   */
+  busyError?: (owner: string) => Error;
 }
 
 /**
@@ -180,8 +185,10 @@ export async function withFileLock<T>(
     } catch (error) {
       if (!isErrno(error, 'EEXIST')) throw error;
     }
+    let owner: string;
     try {
-      const [info, owner] = await Promise.all([stat(lockPath), readFile(lockPath, 'utf8')]);
+      const [info, text] = await Promise.all([stat(lockPath), readFile(lockPath, 'utf8')]);
+      owner = text;
       const [ownerHost, ownerPid] = owner.trim().split(' ');
       // On this host the owner's pid decides (a live owner keeps its lock however long it works);
       // for an owner on another host (a shared file system) only the lock's age can tell.
@@ -198,6 +205,7 @@ export async function withFileLock<T>(
       continue;
     }
     if (Date.now() > deadline) {
+      if (options.busyError) throw options.busyError(owner);
       throw new MlflowKitError(
         `Timed out after ${timeoutMs} ms waiting for the lock ${lockPath}; if no other process is writing to this store, delete that file.`,
       );

@@ -1,6 +1,7 @@
 import type { ResolvedSettings } from '../settings.js';
 import type { TrackingStore } from '../store.js';
 import { globals } from './global.js';
+import { openStore } from './store-kinds.js';
 
 function cache(): Map<string, Promise<TrackingStore>> {
   return globals.part('core.stores', () => new Map<string, Promise<TrackingStore>>());
@@ -26,7 +27,7 @@ function cacheKey(settings: ResolvedSettings): string {
 
 /**
  * The store for resolved settings, made once per distinct configuration and shared, so runs to the same
- * server share one keep-alive pool. The REST and local stores are imported only here, on first use, so
+ * server share one keep-alive pool. The store's module is imported on first use (see `store-kinds.ts`), so
  * that a program with tracking off never loads undici.
  */
 export function getStore(settings: ResolvedSettings): Promise<TrackingStore> {
@@ -34,10 +35,7 @@ export function getStore(settings: ResolvedSettings): Promise<TrackingStore> {
   const stores = cache();
   let store = stores.get(key);
   if (!store) {
-    store =
-      settings.storeKind === 'rest'
-        ? import('../rest-store.js').then(({ RestStore }) => new RestStore(settings))
-        : import('../local-store.js').then(({ LocalStore }) => new LocalStore(settings.localPath!));
+    store = openStore(settings);
     store.catch(() => stores.delete(key));
     stores.set(key, store);
   }
