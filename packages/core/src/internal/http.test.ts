@@ -368,7 +368,7 @@ describe('HttpClient TLS', () => {
   });
 
   afterAll(async () => {
-    await server.stop();
+    await server?.stop();
     await rm(dir, { recursive: true, force: true });
   });
 
