@@ -1,8 +1,8 @@
 import { getActiveRun, withRun } from '@mlflow-kit/core';
 import { createMemoryStore } from '@mlflow-kit/core/testing';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { type AutologTfModule, autolog, ERROR_TAG } from './autolog.js';
 import { smallClassifier, trainingData, useWasm } from './__tests__/test-models.js';
+import { type AutologTfModule, autolog, ERROR_TAG } from './autolog.js';
 import { loadModel } from './load-model.js';
 
 let tf: Awaited<ReturnType<typeof useWasm>>;

@@ -1,8 +1,8 @@
 import { getActiveRun, startRun, withRun } from '@mlflow-kit/core';
 import { createMemoryStore } from '@mlflow-kit/core/testing';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { ERROR_TAG, mlflowCallback } from './callback.js';
 import { smallClassifier, trainingData, useWasm } from './__tests__/test-models.js';
+import { ERROR_TAG, mlflowCallback } from './callback.js';
 
 let tf: Awaited<ReturnType<typeof useWasm>>;
 beforeAll(async () => {

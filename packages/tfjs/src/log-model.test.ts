@@ -8,8 +8,8 @@ import {
 } from '@mlflow-kit/core';
 import { createMemoryStore } from '@mlflow-kit/core/testing';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { toSnakeCase } from './internal/params.js';
 import { smallClassifier, trainingData, useWasm } from './__tests__/test-models.js';
+import { toSnakeCase } from './internal/params.js';
 import { toYaml } from './internal/yaml.js';
 import { loadModel } from './load-model.js';
 import { logModel } from './log-model.js';

@@ -1,15 +1,12 @@
 import { execFileSync } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { TLSSocket } from 'node:tls';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { setDiagLogger } from '../diag.js';
 import { MlflowApiError } from '../errors.js';
 import { resolveSettings, type TrackingOptions } from '../settings.js';
-import { closedPortUri, FaultProxy, sendJson as json } from '../testing/fault-proxy.js';
+import { closedPortUri, createFaultProxy, FaultProxy, sendJson as json } from '../testing/fault-proxy.js';
 import { backoffDelayMs, encodeQuery, HttpClient, parseRetryAfterMs } from './http.js';
 
 const fake = new FaultProxy();
@@ -294,9 +291,8 @@ describe('backoff and Retry-After', () => {
 
 describe('HttpClient TLS', () => {
   let dir: string;
-  let server: HttpsServer;
+  let server: FaultProxy;
   let uri: string;
-  const peers: boolean[] = [];
 
   function openssl(...args: string[]): void {
     execFileSync('openssl', args, { cwd: dir, stdio: 'ignore' });
@@ -359,26 +355,20 @@ describe('HttpClient TLS', () => {
       join(dir, 'client-bundle.pem'),
       `${await readFile(join(dir, 'client.pem'), 'utf8')}${await readFile(join(dir, 'client.key'), 'utf8')}`,
     );
-    server = createHttpsServer(
-      {
+    server = await createFaultProxy({
+      tls: {
         key: await readFile(join(dir, 'server.key')),
         cert: await readFile(join(dir, 'server.pem')),
         ca: await readFile(join(dir, 'ca.pem')),
         requestCert: true,
         rejectUnauthorized: false,
       },
-      (req, res) => {
-        peers.push((req.socket as TLSSocket).authorized);
-        res.end('{}');
-      },
-    );
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    uri = `https://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    });
+    uri = server.uri;
   });
 
   afterAll(async () => {
-    server.closeAllConnections();
-    await new Promise<void>((resolve) => server.close(() => resolve()));
+    await server?.stop();
     await rm(dir, { recursive: true, force: true });
   });
 
@@ -398,11 +388,11 @@ describe('HttpClient TLS', () => {
   });
 
   it('presents the client certificate of clientCertPath for mutual TLS', async () => {
-    peers.length = 0;
+    server.reset();
     await client(
       { serverCertPath: join(dir, 'ca.pem'), clientCertPath: join(dir, 'client-bundle.pem') },
       uri,
     ).json('GET', '/api/2.0/mlflow/x');
-    expect(peers).toEqual([true]);
+    expect(server.received.map((request) => request.clientAuthorized)).toEqual([true]);
   });
 });

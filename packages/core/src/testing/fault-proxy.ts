@@ -1,5 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer, type ServerOptions as HttpsServerOptions } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
+import type { TLSSocket } from 'node:tls';
 
 /** A request as the {@link FaultProxy} received it. */
 export interface ReceivedRequest {
@@ -8,17 +10,15 @@ export interface ReceivedRequest {
   url: string;
   headers: IncomingMessage['headers'];
   body: Buffer;
+  /** With `tls`: whether the client presented a certificate the server's `ca` trusts. */
+  clientAuthorized?: boolean;
 }
 
 /**
  * Answers a request the proxy does not forward (awaited when it returns a promise). `attempt` counts
  * requests since the last {@link FaultProxy.reset}, from 1.
  */
-export type FaultHandler = (
-  request: ReceivedRequest,
-  response: ServerResponse,
-  attempt: number,
-) => unknown;
+export type FaultHandler = (request: ReceivedRequest, response: ServerResponse, attempt: number) => unknown;
 
 /**
  * What the proxy does to a request a fault applies to:
@@ -60,6 +60,12 @@ export interface FaultProxyOptions {
    * @defaultValue none (standalone fake)
    */
   target?: string;
+  /**
+   * Serves HTTPS with these options (`key`, `cert`, and `ca` with `requestCert` to check client
+   * certificates) instead of HTTP.
+   * @defaultValue none (HTTP)
+   */
+  tls?: HttpsServerOptions;
 }
 
 interface ActiveFault {
@@ -92,6 +98,7 @@ export class FaultProxy {
    */
   handler: FaultHandler;
   readonly #target: string | undefined;
+  readonly #tls: HttpsServerOptions | undefined;
   readonly #faults: ActiveFault[] = [];
   readonly #sockets = new Set<Socket>();
   #server: Server | undefined;
@@ -99,21 +106,23 @@ export class FaultProxy {
 
   constructor(options: FaultProxyOptions = {}) {
     this.#target = options.target?.replace(/\/+$/, '');
+    this.#tls = options.tls;
     this.handler = this.#defaultHandler();
   }
 
-  /** `http://127.0.0.1:<port>`: the URI to point the client at. Empty before the first {@link start}. */
+  /** `http(s)://127.0.0.1:<port>`: the URI to point the client at. Empty before the first {@link start}. */
   get uri(): string {
-    return this.#port === 0 ? '' : `http://127.0.0.1:${this.#port}`;
+    return this.#port === 0 ? '' : `${this.#tls ? 'https' : 'http'}://127.0.0.1:${this.#port}`;
   }
 
   /** Listens: on a free port the first time, on the same port after a {@link stop}. */
   async start(): Promise<void> {
     if (this.#server) return;
-    const server = createServer((request, response) => {
+    const serve = (request: IncomingMessage, response: ServerResponse): void => {
       this.#serve(request, response).catch(() => response.destroy());
-    });
-    server.on('connection', (socket) => {
+    };
+    const server: Server = this.#tls ? createHttpsServer(this.#tls, serve) : createServer(serve);
+    server.on('connection', (socket: Socket) => {
       this.#sockets.add(socket);
       socket.on('close', () => this.#sockets.delete(socket));
     });
@@ -200,6 +209,7 @@ export class FaultProxy {
       url: incoming.url ?? '/',
       headers: incoming.headers,
       body: Buffer.concat(chunks),
+      ...(this.#tls ? { clientAuthorized: (incoming.socket as TLSSocket).authorized } : {}),
     };
     this.received.push(request);
     const attempt = this.received.length;
