@@ -8,6 +8,7 @@ export {
   MlflowKitError,
   MlflowValidationError,
 } from './errors.js';
+export { encodePng } from './internal/png.js';
 export { closeStores, getStore } from './internal/store-factory.js';
 export { type TlsConnectOptions, tlsConnectOptions } from './internal/tls.js';
 export { NOOP_RUN } from './noop-run.js';
@@ -31,7 +32,7 @@ export {
   resolveSettings,
   type TrackingOptions,
 } from './settings.js';
-export { getOrCreateExperiment, startRun, withRun } from './start-run.js';
+export { createRecordingRun, getOrCreateExperiment, startRun, withRun } from './start-run.js';
 export type {
   ArtifactSource,
   CreateRunRequest,
