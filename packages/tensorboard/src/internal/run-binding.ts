@@ -55,19 +55,22 @@ export class RunBinding {
   private waiting: Array<(run: Run) => unknown> = [];
   private readonly tasks = new Set<Promise<unknown>>();
   private ownsRun = false;
-  private disabled: boolean;
+  private enabled: boolean;
 
   constructor(
     readonly root: string,
     private readonly options: RunBindingOptions,
   ) {
     this.run = options.run;
-    this.disabled = options.run === undefined && !resolveEnabled(options).enabled;
+    this.enabled = resolveEnabled(options).enabled;
   }
 
-  /** Whether anything is sent to MLflow. */
+  /** Whether writes go to MLflow: a run is given, active, ours or about to be started. */
   get recording(): boolean {
-    return !this.disabled;
+    if (this.options.enabled === false) return false;
+    return (
+      this.run !== undefined || this.starting !== undefined || this.enabled || getActiveRun() !== undefined
+    );
   }
 
   /** The run receiving the data, once known. */
@@ -77,18 +80,17 @@ export class RunBinding {
 
   /** Runs `operation` on the run now, or once the run has started. Errors are reported, never thrown. */
   send(operation: (run: Run) => unknown): void {
-    if (this.disabled) return;
+    if (this.options.enabled === false) return;
+    if (!this.ownsRun && this.options.run === undefined && this.starting === undefined) {
+      // Follow the active run: the one open now, also when the user ended one and started another.
+      this.run = getActiveRun();
+    }
     if (this.run) {
       this.apply(this.run, operation);
       return;
     }
     if (!this.starting) {
-      const active = getActiveRun();
-      if (active) {
-        this.run = active;
-        this.apply(active, operation);
-        return;
-      }
+      if (!this.enabled) return;
       this.starting = this.start();
     }
     if (this.waiting.length >= MAX_WAITING) {
@@ -113,7 +115,8 @@ export class RunBinding {
       );
       this.ownsRun = true;
     } catch (error) {
-      this.disabled = true;
+      this.enabled = false;
+      this.starting = undefined;
       this.waiting = [];
       diag.warn(
         `@mlflow-kit/tensorboard could not start an MLflow run for ${this.root}; TensorBoard files are still written: ${message(error)}`,
@@ -149,7 +152,6 @@ export class RunBinding {
 
   /** Waits until everything sent so far has reached the run's queue and the run has flushed it. */
   async flush(): Promise<void> {
-    if (this.disabled) return;
     await this.starting;
     while (this.tasks.size > 0) await Promise.allSettled([...this.tasks]);
     await this.run?.flush();
