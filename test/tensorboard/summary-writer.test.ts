@@ -1,22 +1,12 @@
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { readdirSync } from 'node:fs';
 import { createClient, getActiveRun, MlflowValidationError, startRun } from '@mlflow-kit/core';
 import { SummaryWriter } from '@mlflow-kit/tensorboard';
 import * as tf from '@tensorflow/tfjs';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { trackingUri, uniqueName } from '../helpers/python.js';
-import { readClientRun, readEventDirs } from '../helpers/tensorboard.js';
+import { readClientRun, readEventDirs, tempDirs } from '../helpers/tensorboard.js';
 
-const dirs: string[] = [];
-function tempDir(): string {
-  const dir = mkdtempSync(join(tmpdir(), 'mlflow-kit-tb-'));
-  dirs.push(dir);
-  return dir;
-}
-afterAll(() => {
-  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
-});
+const tempDir = tempDirs('mlflow-kit-tb-');
 afterEach(async () => {
   for (let run = getActiveRun(); run; run = getActiveRun()) await run.end();
 });

@@ -1,28 +1,18 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createClient } from '@mlflow-kit/core';
 import { summaryFileWriter, tensorBoard } from '@mlflow-kit/tensorboard';
 import * as tf from '@tensorflow/tfjs';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { trackingUri, uniqueName } from '../helpers/python.js';
-import { readClientRun, readEventDirs } from '../helpers/tensorboard.js';
+import { readClientRun, readEventDirs, tempDirs } from '../helpers/tensorboard.js';
 
-const dirs: string[] = [];
-function tempDir(): string {
-  const dir = mkdtempSync(join(tmpdir(), 'mlflow-kit-tfjs-tb-'));
-  dirs.push(dir);
-  return dir;
-}
+const tempDir = tempDirs('mlflow-kit-tfjs-tb-');
 const savedEnv = { ...process.env };
 afterEach(() => {
   for (const key of ['MLFLOW_KIT_ENABLED', 'MLFLOW_TRACKING_URI', 'MLFLOW_EXPERIMENT_NAME']) {
     if (savedEnv[key] === undefined) delete process.env[key];
     else process.env[key] = savedEnv[key];
   }
-});
-afterAll(() => {
-  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
 });
 
 /** Tracking switched on the way a tfjs-node script's user does it: environment variables only. */

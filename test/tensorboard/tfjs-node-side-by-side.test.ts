@@ -1,11 +1,8 @@
-import { mkdtempSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { summaryFileWriter, tensorBoard } from '@mlflow-kit/tensorboard';
 import type * as tfjs from '@tensorflow/tfjs';
-import { afterAll, describe, expect, it } from 'vitest';
-import { type EventDir, readEventDirs } from '../helpers/tensorboard.js';
+import { describe, expect, it } from 'vitest';
+import { type EventDir, readEventDirs, tempDirs } from '../helpers/tensorboard.js';
 
 type TfNode = typeof tfjs & {
   node: {
@@ -30,15 +27,7 @@ function loadTfjsNode(): TfNode | undefined {
 }
 const tfnode = loadTfjsNode();
 
-const dirs: string[] = [];
-function tempDir(): string {
-  const dir = mkdtempSync(join(tmpdir(), 'mlflow-kit-tfnode-'));
-  dirs.push(dir);
-  return dir;
-}
-afterAll(() => {
-  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
-});
+const tempDir = tempDirs('mlflow-kit-tfnode-');
 
 /** Event contents without wall times, which differ between any two writers. */
 function withoutWallTimes(dirsRead: Record<string, EventDir>): unknown {
