@@ -68,6 +68,7 @@ describe('SummaryWriter against the real MLflow server and TensorBoard’s Event
     const writer = tracked(logDir, experimentName);
     const values = [1, 2, 2, 3, 3, 3, 4, 4, 4, 4];
     writer.addHistogram('weights', tf.tensor2d(values, [2, 5]), 2, 3);
+    await writer.flush();
     writer.addHistogramRaw('raw', 0, 10, 4, 12, 50, [2.5, 5, 10], [1, 2, 1], 5);
     await writer.close();
 
@@ -82,18 +83,16 @@ describe('SummaryWriter against the real MLflow server and TensorBoard’s Event
     expect(run.metrics['raw/mean']).toMatchObject([{ step: 5, value: 3 }]);
     expect(run.metrics['raw/std']?.[0]?.value).toBeCloseTo(Math.sqrt(50 / 4 - 9), 12);
     expect(run.artifacts).toEqual([
-      'histograms/raw/step_5.json',
-      'histograms/raw/step_5.png',
-      'histograms/weights/step_2.json',
-      'histograms/weights/step_2.png',
+      'histograms/raw.json',
+      'histograms/raw.png',
+      'histograms/weights.json',
+      'histograms/weights.png',
     ]);
-    expect(JSON.parse(run.texts['histograms/weights/step_2.json'] as string)).toMatchObject({
+    expect(JSON.parse(run.texts['histograms/weights.json'] as string)).toMatchObject({
       tag: 'weights',
-      step: 2,
-      edges: [1, 2, 3, 4],
-      counts: [1, 2, 7],
+      steps: [{ step: 2, min: 1, max: 4, count: 10, edges: [1, 2, 3, 4], counts: [1, 2, 7] }],
     });
-    expect(run.pngs['histograms/weights/step_2.png']).toBe(true);
+    expect(run.pngs['histograms/weights.png']).toBe(true);
 
     const events = await readEventDirs(logDir);
     expect(events['.']?.histograms.weights).toEqual([

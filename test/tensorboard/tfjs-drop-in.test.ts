@@ -102,8 +102,18 @@ describe('tfjs-node drop-ins (summaryFileWriter, tensorBoard) against the real s
     expect(run.metrics['val/loss']?.map((p) => p.value)).toEqual([2, 1, Math.fround(2 / 3)]);
     expect(run.metrics['train/weights/mean']).toMatchObject([{ step: 7, value: 8 / 6 }]);
     expect(run.metrics['train/empty/count']).toMatchObject([{ step: 7, value: 0 }]);
-    expect(run.artifacts).toContain('histograms/train/weights/step_7.json');
-    expect(run.artifacts).toContain('histograms/train/weights/step_7.png');
+    expect(run.artifacts).toEqual([
+      'histograms/train/constant.json',
+      'histograms/train/constant.png',
+      'histograms/train/empty.json',
+      'histograms/train/empty.png',
+      'histograms/train/weights.json',
+      'histograms/train/weights.png',
+    ]);
+    expect(JSON.parse(run.texts['histograms/train/weights.json'] as string)).toMatchObject({
+      tag: 'train/weights',
+      steps: [{ step: 7, edges: [0, 1, 2], counts: [1, 5] }],
+    });
   });
 
   it('tensorBoard({ tf }) in fit: batch_/epoch_ tags and steps as tfjs-node, val_ keys in val/, weight histograms, and mixes with earlyStopping in either order', async () => {

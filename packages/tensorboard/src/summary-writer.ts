@@ -313,6 +313,7 @@ export class SummaryWriter {
   async close(options?: EndRunOptions): Promise<void> {
     for (const child of this.children.values()) child.closeEvents();
     this.sink.closeEvents();
+    this.sink.uploadHistograms();
     this.closed = true;
     await this.sink.binding.end(options);
   }

@@ -23,6 +23,33 @@ function flushAllAtExit(): void {
   for (const writer of open) writer.close();
 }
 
+function varintSize(value: number): number {
+  if (value < 0) return 10;
+  let size = 1;
+  for (let v = value; v >= 0x80; v = Math.floor(v / 0x80)) size++;
+  return size;
+}
+
+function writeVarint(out: Buffer, offset: number, value: number): number {
+  let at = offset;
+  if (value < 0) {
+    let big = BigInt.asUintN(64, BigInt(value));
+    while (big >= 0x80n) {
+      out[at++] = Number(big & 0x7fn) | 0x80;
+      big >>= 7n;
+    }
+    out[at++] = Number(big);
+    return at;
+  }
+  let v = value;
+  while (v >= 0x80) {
+    out[at++] = (v % 0x80) | 0x80;
+    v = Math.floor(v / 0x80);
+  }
+  out[at++] = v;
+  return at;
+}
+
 /** Frames one record as TFRecord: length, masked CRC of the length, data, masked CRC of the data. */
 export function frameRecord(data: Uint8Array): Uint8Array {
   const record = new Uint8Array(16 + data.length);
@@ -43,8 +70,11 @@ export class EventFileWriter {
   /** Absolute or relative path of the event file. */
   readonly path: string;
   private fd: number | undefined;
-  private queue: Uint8Array[] = [];
-  private queuedBytes = 0;
+  /** Framed records not yet written, back to back; calls append here without allocating. */
+  private pending: Buffer = Buffer.allocUnsafe(64 * 1024);
+  private pendingBytes = 0;
+  private pendingEvents = 0;
+  private readonly tagBytes = new Map<string, Buffer>();
   private readonly maxQueue: number;
   private readonly timer: NodeJS.Timeout | undefined;
   private failed = false;
@@ -73,22 +103,82 @@ export class EventFileWriter {
     }
   }
 
+  private reserve(bytes: number): Buffer {
+    if (this.pendingBytes + bytes > this.pending.length) {
+      const next = Buffer.allocUnsafe(Math.max(this.pending.length * 2, this.pendingBytes + bytes));
+      this.pending.copy(next, 0, 0, this.pendingBytes);
+      this.pending = next;
+    }
+    return this.pending;
+  }
+
+  private queued(): void {
+    this.pendingEvents += 1;
+    if (this.pendingEvents >= this.maxQueue) this.flush();
+  }
+
   /** Queues an encoded `Event`. */
   add(event: Uint8Array): void {
     if (this.fd === undefined) return;
-    const record = frameRecord(event);
-    this.queue.push(record);
-    this.queuedBytes += record.length;
-    if (this.queue.length >= this.maxQueue) this.flush();
+    const out = this.reserve(event.length + 16);
+    const start = this.pendingBytes;
+    out.writeBigUInt64LE(BigInt(event.length), start);
+    out.writeUInt32LE(maskedCrc32c(out, start, start + 8), start + 8);
+    out.set(event, start + 12);
+    out.writeUInt32LE(maskedCrc32c(event), start + 12 + event.length);
+    this.pendingBytes += event.length + 16;
+    this.queued();
+  }
+
+  /**
+   * Queues the `Event{wall_time, step, summary{value{tag, simple_value}}}` of a scalar, encoded and framed
+   * straight into the pending buffer: the hot path of every training loop, so it allocates nothing.
+   */
+  addScalar(tag: string, value: number, step: number, wallTime: number): void {
+    if (this.fd === undefined) return;
+    let tagBytes = this.tagBytes.get(tag);
+    if (!tagBytes) {
+      tagBytes = Buffer.from(tag, 'utf8');
+      if (this.tagBytes.size < 10_000) this.tagBytes.set(tag, tagBytes);
+    }
+    const valueLength = 1 + varintSize(tagBytes.length) + tagBytes.length + 5;
+    const summaryLength = 1 + varintSize(valueLength) + valueLength;
+    const stepLength = step === 0 ? 0 : 1 + varintSize(step);
+    const eventLength = 9 + stepLength + 1 + varintSize(summaryLength) + summaryLength;
+    const out = this.reserve(eventLength + 16);
+    const start = this.pendingBytes;
+    out.writeBigUInt64LE(BigInt(eventLength), start);
+    out.writeUInt32LE(maskedCrc32c(out, start, start + 8), start + 8);
+    let at = start + 12;
+    out[at++] = 0x09; // wall_time, fixed64
+    out.writeDoubleLE(wallTime, at);
+    at += 8;
+    if (step !== 0) {
+      out[at++] = 0x10; // step, varint
+      at = writeVarint(out, at, step);
+    }
+    out[at++] = 0x2a; // summary
+    at = writeVarint(out, at, summaryLength);
+    out[at++] = 0x0a; // summary.value
+    at = writeVarint(out, at, valueLength);
+    out[at++] = 0x0a; // value.tag
+    at = writeVarint(out, at, tagBytes.length);
+    tagBytes.copy(out, at);
+    at += tagBytes.length;
+    out[at++] = 0x15; // value.simple_value, fixed32
+    out.writeFloatLE(value, at);
+    at += 4;
+    out.writeUInt32LE(maskedCrc32c(out, start + 12, at), at);
+    this.pendingBytes = at + 4;
+    this.queued();
   }
 
   /** Writes every queued event to the file. */
   flush(): void {
-    if (this.fd === undefined || this.queue.length === 0) return;
-    const chunk =
-      this.queue.length === 1 ? (this.queue[0] as Uint8Array) : Buffer.concat(this.queue, this.queuedBytes);
-    this.queue = [];
-    this.queuedBytes = 0;
+    if (this.fd === undefined || this.pendingBytes === 0) return;
+    const chunk = this.pending.subarray(0, this.pendingBytes);
+    this.pendingBytes = 0;
+    this.pendingEvents = 0;
     try {
       let written = 0;
       while (written < chunk.length) written += writeSync(this.fd, chunk, written);

@@ -1,4 +1,4 @@
-import { encodePng, MlflowValidationError, sanitizeKey } from '@mlflow-kit/core';
+import { diag, encodePng, MlflowValidationError, sanitizeKey } from '@mlflow-kit/core';
 import { EventFileWriter, type EventFileWriterOptions } from './event-file-writer.js';
 import type { Buckets, HistogramStats } from './histogram.js';
 import { renderHistogram } from './histogram-chart.js';
@@ -40,6 +40,32 @@ function artifactSegment(tag: string): string {
   return sanitizeKey(tag).replace(/[: ]/g, '_');
 }
 
+/** One step of a histogram in its JSON artifact. */
+interface HistogramRecord extends HistogramStats {
+  step: number;
+  wallTime: number;
+  edges: number[];
+  counts: number[];
+}
+
+/** Steps kept per histogram tag for its JSON artifact. */
+const MAX_HISTOGRAM_RECORDS = 10_000;
+
+/** Sinks with histogram data not yet uploaded; uploaded when the program runs out of work. */
+const open = new Set<LogdirSink>();
+let exitHookInstalled = false;
+
+function installExitHook(): void {
+  if (exitHookInstalled) return;
+  exitHookInstalled = true;
+  // Registered before any run of ours exists, so it runs before core ends those runs at `beforeExit`, and
+  // their final flush includes these uploads.
+  process.on('beforeExit', () => {
+    for (const sink of open) sink.uploadHistograms();
+    open.clear();
+  });
+}
+
 const HISTOGRAM_METADATA = encodeMetadata({ pluginName: 'histograms' });
 const TEXT_METADATA = encodeMetadata({ pluginName: 'text', dataClass: 2 });
 
@@ -48,6 +74,7 @@ const TEXT_METADATA = encodeMetadata({ pluginName: 'text', dataClass: 2 });
  * run, under the directory's key prefix. Every method validates, queues and returns.
  */
 export class LogdirSink {
+  private readonly histories = new Map<string, { records: HistogramRecord[]; dirty: boolean }>();
   /** The event file, when teeing. */
   readonly events: EventFileWriter | undefined;
   /** The run binding of the root log directory. */
@@ -68,6 +95,7 @@ export class LogdirSink {
       this.binding = bindingFor(root, options);
     }
     this.events = options.tee === false ? undefined : new EventFileWriter(logdir, options);
+    installExitHook();
   }
 
   private event(step: number, wallTime: number, value: Uint8Array): void {
@@ -86,7 +114,7 @@ export class LogdirSink {
 
   /** A scalar: `simple_value` in the event file, a metric in MLflow (named `metricTag`, by default the tag). */
   scalar(tag: string, value: number, step: number, wallTime: number, metricTag = tag): void {
-    this.event(step, wallTime, scalarValue(tag, value));
+    this.events?.addScalar(tag, value, step, wallTime);
     if (!this.binding.recording) return;
     const key = this.key(metricTag);
     const timestamp = Math.round(wallTime * 1000);
@@ -140,17 +168,7 @@ export class LogdirSink {
     if (!this.binding.recording) return;
     const key = this.key(tag);
     const timestamp = Math.round(wallTime * 1000);
-    const json = this.artifactFile('histograms', tag, step, 'json');
-    const png = this.artifactFile('histograms', tag, step, 'png');
-    const record = {
-      tag: `${this.prefix}${tag}`,
-      step,
-      wallTime,
-      ...stats,
-      edges: buckets.edges,
-      counts: buckets.counts,
-    };
-    this.binding.send((run) => {
+    this.binding.send((run) =>
       run.logMetrics(
         {
           [`${key}/min`]: stats.min,
@@ -160,9 +178,46 @@ export class LogdirSink {
           [`${key}/count`]: stats.count,
         },
         { step, timestamp },
+      ),
+    );
+    let history = this.histories.get(tag);
+    if (!history) {
+      history = { records: [], dirty: false };
+      this.histories.set(tag, history);
+    }
+    if (history.records.length >= MAX_HISTOGRAM_RECORDS) {
+      history.records.shift();
+      diag.once(
+        `@mlflow-kit/tensorboard:histogram-cap:${this.logdir}:${tag}`,
+        'warn',
+        `Histogram ${tag} has over ${MAX_HISTOGRAM_RECORDS} steps; its artifact keeps the latest ${MAX_HISTOGRAM_RECORDS}.`,
       );
-      return Promise.all([run.logDict(record, json), run.logImage(renderHistogram(buckets.counts), png)]);
-    });
+    }
+    history.records.push({ step, wallTime, ...stats, edges: buckets.edges, counts: buckets.counts });
+    history.dirty = true;
+    open.add(this);
+  }
+
+  /**
+   * Uploads the bucket data of each histogram changed since the last upload: `histograms/<tag>.json` with
+   * every step, and `histograms/<tag>.png`, a chart of the latest step. One artifact pair per tag, rewritten,
+   * rather than one per call, keeps the server's work (and the training process's) small.
+   */
+  uploadHistograms(): void {
+    for (const [tag, history] of this.histories) {
+      if (!history.dirty) continue;
+      history.dirty = false;
+      const records = [...history.records];
+      const latest = records[records.length - 1];
+      const json = `histograms/${artifactSegment(`${this.prefix}${tag}`)}.json`;
+      const png = `histograms/${artifactSegment(`${this.prefix}${tag}`)}.png`;
+      this.binding.send((run) =>
+        Promise.all([
+          run.logDict({ tag: `${this.prefix}${tag}`, steps: records }, json),
+          latest ? run.logImage(renderHistogram(latest.counts), png) : undefined,
+        ]),
+      );
+    }
   }
 
   /** An image: a `Summary.Image` PNG in the event file, a PNG artifact per tag and step in MLflow. */
@@ -236,9 +291,10 @@ export class LogdirSink {
     this.events?.close();
   }
 
-  /** Writes the queued events and waits until MLflow has everything sent so far. */
+  /** Writes the queued events, uploads changed histogram data, and waits until MLflow has everything. */
   async flush(): Promise<void> {
     this.events?.flush();
+    this.uploadHistograms();
     await this.binding.flush();
   }
 }
