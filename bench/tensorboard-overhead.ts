@@ -1,9 +1,9 @@
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tfjs from '@tensorflow/tfjs';
 import { summaryFileWriter } from '../packages/tensorboard/src/index.js';
+import { loadTfjsNode } from '../test/helpers/tfjs-node.js';
 
 interface Writer {
   scalar(name: string, value: number, step: number): void;
@@ -28,15 +28,6 @@ function microsPerCall(calls: number, call: (step: number) => void): number {
   return median(rounds);
 }
 
-function loadTfjsNode(): TfNode | undefined {
-  try {
-    process.env.TF_CPP_MIN_LOG_LEVEL ??= '2';
-    return createRequire(import.meta.url)('@tensorflow/tfjs-node') as TfNode;
-  } catch {
-    return undefined;
-  }
-}
-
 /**
  * Cost of a `scalar` and a `histogram` (1000 values) call of `summaryFileWriter`: ours with tracking off (event
  * files only), ours teeing to a real MLflow server, and tfjs-node's native writer when it loads here (then also
@@ -44,7 +35,7 @@ function loadTfjsNode(): TfNode | undefined {
  */
 export async function benchTensorboard(opts: { trackingUri: string }): Promise<Record<string, number>> {
   const dir = mkdtempSync(join(tmpdir(), 'mlflow-kit-bench-tb-'));
-  const tfnode = loadTfjsNode();
+  const tfnode = loadTfjsNode<TfNode>();
   const tf = tfnode ?? tfjs;
   await tf.ready();
   const data = tf.randomNormal([1000]);

@@ -1,8 +1,8 @@
-import { createRequire } from 'node:module';
 import { summaryFileWriter, tensorBoard } from '@mlflow-kit/tensorboard';
 import type * as tfjs from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
 import { type EventDir, readEventDirs, tempDirs } from '../helpers/tensorboard.js';
+import { loadTfjsNode } from '../helpers/tfjs-node.js';
 
 type TfNode = typeof tfjs & {
   node: {
@@ -16,16 +16,7 @@ interface Writer {
   flush(): void;
 }
 
-/** tfjs-node, when its native addon is built here; the comparison is skipped (its name says so) otherwise. */
-function loadTfjsNode(): TfNode | undefined {
-  try {
-    process.env.TF_CPP_MIN_LOG_LEVEL ??= '2';
-    return createRequire(import.meta.url)('@tensorflow/tfjs-node') as TfNode;
-  } catch {
-    return undefined;
-  }
-}
-const tfnode = loadTfjsNode();
+const tfnode = loadTfjsNode<TfNode>();
 
 const tempDir = tempDirs('mlflow-kit-tfnode-');
 
