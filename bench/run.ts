@@ -28,6 +28,7 @@ try {
     ['core', benchCoreOverhead],
     ['tfjs', await optional('tfjs-overhead.ts', 'benchTfjsOverhead')],
     ['sync', await optional('sync-throughput.ts', 'benchSyncThroughput')],
+    ['tensorboard', await optional('tensorboard-overhead.ts', 'benchTensorboard')],
   ];
   for (const [name, bench] of benches) {
     if (!bench || (only.length > 0 && !only.includes(name))) continue;

@@ -1,4 +1,5 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { homedir, tmpdir } from 'node:os';
@@ -10,9 +11,22 @@ const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 /** The MLflow version the suite pins (`.mlflow-version` at the repository root). */
 export const MLFLOW_VERSION = readFileSync(join(repoRoot, '.mlflow-version'), 'utf8').trim();
 
-/** Directory of the cached virtual environment holding the pinned mlflow. */
+/** The tensorboard the suite pins, whose `EventAccumulator` reads back the event files we write. */
+export const TENSORBOARD_VERSION = '2.21.0';
+
+/**
+ * What the suite installs: the pinned mlflow with the `auth` extra (Flask-WTF) for basic-auth servers, and
+ * the pinned tensorboard (its protobuf range, >=6.31.1,<8, contains the one mlflow resolves to).
+ */
+export const VENV_REQUIREMENTS = [`mlflow[auth]==${MLFLOW_VERSION}`, `tensorboard==${TENSORBOARD_VERSION}`];
+
+/** Short hash of the requirements, part of the venv's directory name so a changed list gets a fresh venv. */
+export const VENV_KEY = `${MLFLOW_VERSION}-${createHash('sha256').update(VENV_REQUIREMENTS.join('\n')).digest('hex').slice(0, 8)}`;
+
+/** Directory of the cached virtual environment holding the pinned mlflow and tensorboard. */
 export function venvDir(): string {
-  return process.env.MLFLOW_KIT_VENV ?? join(homedir(), '.cache', 'mlflow-kit', `venv-${MLFLOW_VERSION}`);
+  const cache = process.env.MLFLOW_KIT_CACHE ?? join(homedir(), '.cache', 'mlflow-kit');
+  return process.env.MLFLOW_KIT_VENV ?? join(cache, `venv-${VENV_KEY}`);
 }
 
 /** Path of the venv's python. */
@@ -20,9 +34,13 @@ export function venvPython(): string {
   return join(venvDir(), 'bin', 'python');
 }
 
+const VERSION_PROBE =
+  'import flask_wtf, mlflow, tensorboard; print(mlflow.__version__, tensorboard.__version__)';
+const EXPECTED_VERSIONS = `${MLFLOW_VERSION} ${TENSORBOARD_VERSION}`;
+
 function installedVersion(): string | undefined {
   try {
-    return execFileSync(venvPython(), ['-c', 'import flask_wtf, mlflow; print(mlflow.__version__)'], {
+    return execFileSync(venvPython(), ['-c', VERSION_PROBE], {
       encoding: 'utf8',
       stdio: ['ignore', 'pipe', 'ignore'],
     }).trim();
@@ -31,30 +49,29 @@ function installedVersion(): string | undefined {
   }
 }
 
-/** What the suite installs: the pinned mlflow with the `auth` extra (Flask-WTF) for basic-auth servers. */
-export const MLFLOW_REQUIREMENT = `mlflow[auth]==${MLFLOW_VERSION}`;
-
 /** Admin password of basic-auth test servers (MLflow 3.17 refuses its old default `password1234`). */
 export const TEST_ADMIN_PASSWORD = 'mlflow-kit-Admin-Test-Pw-7f3c';
 
 /** Creates the venv with the pinned mlflow once; later calls find it ready. */
 export function ensureVenv(): void {
-  if (installedVersion() === MLFLOW_VERSION) return;
+  if (installedVersion() === EXPECTED_VERSIONS) return;
   const dir = venvDir();
   mkdirSync(dirname(dir), { recursive: true });
   const python = process.env.MLFLOW_KIT_PYTHON ?? 'python3';
-  process.stderr.write(`[mlflow-kit tests] installing ${MLFLOW_REQUIREMENT} into ${dir} (once)...\n`);
+  process.stderr.write(
+    `[mlflow-kit tests] installing ${VENV_REQUIREMENTS.join(' ')} into ${dir} (once)...\n`,
+  );
   if (!existsSync(join(dir, 'bin', 'python')))
     execFileSync(python, ['-m', 'venv', dir], { stdio: 'inherit' });
   execFileSync(
     join(dir, 'bin', 'pip'),
-    ['install', '-q', '--disable-pip-version-check', MLFLOW_REQUIREMENT],
+    ['install', '-q', '--disable-pip-version-check', ...VENV_REQUIREMENTS],
     {
       stdio: 'inherit',
     },
   );
-  if (installedVersion() !== MLFLOW_VERSION)
-    throw new Error(`mlflow ${MLFLOW_VERSION} did not install into ${dir}`);
+  if (installedVersion() !== EXPECTED_VERSIONS)
+    throw new Error(`${VENV_REQUIREMENTS.join(' ')} did not install into ${dir}`);
 }
 
 /** A free TCP port on 127.0.0.1. */

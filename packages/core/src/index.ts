@@ -11,6 +11,7 @@ export {
 export { applyDebugOption } from './internal/apply-debug-option.js';
 export { globalPart } from './internal/global.js';
 export { chunkBatch } from './internal/log-batch-chunks.js';
+export { encodePng } from './internal/png.js';
 export { closeStores, getStore } from './internal/store-factory.js';
 export { type TlsConnectOptions, tlsConnectOptions } from './internal/tls.js';
 export { NOOP_RUN } from './noop-run.js';
@@ -42,7 +43,7 @@ export {
   resolveSettings,
   type TrackingOptions,
 } from './settings.js';
-export { getOrCreateExperiment, startRun, withRun } from './start-run.js';
+export { createRecordingRun, getOrCreateExperiment, startRun, withRun } from './start-run.js';
 export {
   type ArtifactSource,
   type CreateRunRequest,
