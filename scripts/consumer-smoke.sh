@@ -32,7 +32,7 @@ done
 TYPESCRIPT_VERSION=$(node -p "require('./node_modules/typescript/package.json').version")
 VITEST_VERSION=$(node -p "require('./node_modules/vitest/package.json').version")
 ZOD_VERSION=$(node -p "require('./packages/config/node_modules/zod/package.json').version")
-PACKAGES=(core tfjs config cli)
+PACKAGES=(core tfjs config cli tensorboard)
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/mlflow-kit-smoke.XXXXXX")
 if [ $keep -eq 1 ]; then echo "work directory (kept): $work"; else trap 'rm -rf "$work"' EXIT; fi
@@ -140,7 +140,8 @@ import { createClient, MlflowApiError, startRun, withRun } from '@mlflow-kit/cor
 import { autolog, loadModel, logModel, mlflowCallback } from '@mlflow-kit/tfjs';
 import { flattenParams, logConfig } from '@mlflow-kit/config';
 import { runDoctor, syncLocalRuns } from '@mlflow-kit/cli';
-for (const fn of [createClient, startRun, withRun, autolog, loadModel, logModel, mlflowCallback, logConfig, runDoctor, syncLocalRuns])
+import { SummaryWriter, summaryFileWriter, tensorBoard } from '@mlflow-kit/tensorboard';
+for (const fn of [createClient, startRun, withRun, autolog, loadModel, logModel, mlflowCallback, logConfig, runDoctor, syncLocalRuns, SummaryWriter, summaryFileWriter, tensorBoard])
   assert.equal(typeof fn, 'function');
 assert.equal(typeof MlflowApiError.isInstance, 'function');
 assert.deepEqual(flattenParams({ a: { b: 1 } }), { 'a.b': '1' });
@@ -154,7 +155,9 @@ const core = require('@mlflow-kit/core');
 const tfjs = require('@mlflow-kit/tfjs');
 const config = require('@mlflow-kit/config');
 const cli = require('@mlflow-kit/cli');
+const tensorboard = require('@mlflow-kit/tensorboard');
 assert.equal(typeof core.startRun, 'function');
+assert.equal(typeof tensorboard.SummaryWriter, 'function');
 assert.equal(typeof tfjs.mlflowCallback, 'function');
 assert.deepEqual(config.flattenParams({ a: [1, 2] }), { a: '[1,2]' });
 assert.equal(typeof cli.syncLocalRuns, 'function');
@@ -167,6 +170,7 @@ import { createMemoryStore, describeStoreContract } from '@mlflow-kit/core/testi
 import { mlflowCallback } from '@mlflow-kit/tfjs';
 import { logConfig, secret } from '@mlflow-kit/config';
 import { type SyncSummary, syncLocalRuns } from '@mlflow-kit/cli';
+import { SummaryWriter } from '@mlflow-kit/tensorboard';
 import { z } from 'zod';
 
 const run: Run = await startRun({ experimentName: 'types', runName: 'esm' });
@@ -178,6 +182,10 @@ const config: { lr: number; password: string } = await logConfig(
   { lr: 0.1, password: 'p' },
 );
 void config;
+const writer = new SummaryWriter({ logDir: 'logs/types' });
+writer.addScalar('loss', 0.5, 1);
+// @ts-expect-error a scalar's tag is a string
+writer.addScalar(1, 0.5, 1);
 void mlflowCallback({});
 void createClient({});
 const summary: Promise<SyncSummary> = syncLocalRuns({ from: './mlruns', to: 'http://localhost:5000' });

@@ -158,6 +158,8 @@ export async function startMlflowServer(options: StartServerOptions = {}): Promi
   delete env.MLFLOW_TRACKING_URI;
   // Telemetry would try to reach the internet, which tests must not do.
   env.MLFLOW_DISABLE_TELEMETRY = 'true';
+  // The job runner (huey consumers, several processes per server) serves features the tests do not use.
+  env.MLFLOW_SERVER_ENABLE_JOB_EXECUTION ??= 'false';
   const child = spawn(venvPython(), args, {
     cwd: dir,
     env,
