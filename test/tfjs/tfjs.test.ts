@@ -5,11 +5,11 @@ import { pathToFileURL } from 'node:url';
 import { createClient, getActiveRun, startRun } from '@mlflow-kit/core';
 import { autolog, ERROR_TAG, loadModel, logModel, mlflowCallback } from '@mlflow-kit/tfjs';
 import * as tf from '@tensorflow/tfjs';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
+import { describeBackends } from '../../packages/tfjs/src/__tests__/backends.js';
 import {
   smallClassifier as classifier,
   trainingData as data,
-  useWasm,
 } from '../../packages/tfjs/src/internal/test-models.js';
 import { python as runPython, trackingUri, uniqueName } from '../helpers/python.js';
 
@@ -58,7 +58,6 @@ print(json.dumps(res))
 }
 
 const undo: (() => void)[] = [];
-beforeAll(useWasm);
 afterEach(async () => {
   for (const step of undo.splice(0)) step();
   for (let run = getActiveRun(); run; run = getActiveRun()) await run.end();
@@ -75,7 +74,7 @@ async function onlyRun(experimentName: string): Promise<string> {
 
 const steps = (points: [number, number][] | undefined): number[] => (points ?? []).map(([step]) => step);
 
-describe('tfjs autologging against the real MLflow server', () => {
+describeBackends('tfjs autologging against the real MLflow server', (backend) => {
   it('a real fit: Python sees params, epoch histories, tags, the summary and the model', async () => {
     const experimentName = uniqueName('tfjs');
     undo.push(autolog({ tf, enabled: true, trackingUri: trackingUri(), experimentName }));
@@ -102,7 +101,7 @@ describe('tfjs autologging against the real MLflow server', () => {
     expect(run.tags).toMatchObject({
       'mlflow.autologging': 'tfjs',
       'tfjs.version': '4.22.0',
-      'tfjs.backend': 'wasm',
+      'tfjs.backend': backend.name,
     });
     for (const key of ['loss', 'acc', 'val_loss', 'val_acc', 'epoch_duration_seconds'])
       expect(steps(run.history[key])).toEqual([0, 1, 2, 3]);
@@ -230,7 +229,7 @@ print(json.dumps({"source": v.source, "run_id": v.run_id, "files": sorted(os.lis
   });
 });
 
-describe('tfjs autologging into the local store', () => {
+describeBackends('tfjs autologging into the local store', () => {
   let dir: string;
   beforeAll(() => {
     dir = mkdtempSync(join(tmpdir(), 'mlflow-kit-tfjs-'));

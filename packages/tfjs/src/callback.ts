@@ -8,6 +8,7 @@ import {
   type StartRunOptions,
   startRun,
 } from '@mlflow-kit/core';
+import { findTfjs } from './internal/find-tfjs.js';
 import { logsToMetrics, logValue, resolveLogsInPlace } from './internal/logs.js';
 import {
   callbackList,
@@ -41,6 +42,8 @@ export interface TfjsModuleInfo extends TfjsInfoSource {
   Callback?: { prototype: object };
   /** `tf.EarlyStopping`, to recognise early stopping by class. */
   EarlyStopping?: unknown;
+  /** `tf.LayersModel`, to tell whether the model being trained comes from this copy of tfjs. */
+  LayersModel?: { prototype: object };
 }
 
 const MARK = Symbol.for('@mlflow-kit/tfjs/callback');
@@ -129,9 +132,11 @@ export interface MlflowCallbackOptions extends StartRunOptions {
    */
   model?: unknown;
   /**
-   * The `tf` module. Recommended: with it the callback is a real `tf.Callback`, which tfjs hands the model
-   * being trained (plain callback objects never see it), and it adds the `tfjs.version` tag. Without `tf` and
-   * without `model`, the model's params, summary and files cannot be logged.
+   * The `tf` module your model is built with. The callback is a real `tf.Callback` of it, so it works in any
+   * position of a `callbacks` list and tfjs hands it the model being trained.
+   * @defaultValue the TensorFlow.js already loaded in the program (`@tensorflow/tfjs-node` preferred), else
+   * `@tensorflow/tfjs-node` or `@tensorflow/tfjs` loaded from the working directory; when there is none,
+   * `mlflowCallback` throws a `MlflowConfigError` at once. Pass it when the program loads several copies of tfjs.
    */
   tf?: TfjsModuleInfo;
   /** `'fit'` or `'fitDataset'`, when known (autolog passes it). Decides which fit params apply. */
@@ -200,6 +205,21 @@ function logParamsSafely(run: Run, params: Record<string, ParamValue>): void {
   }
 }
 
+/**
+ * Reports a model built with another copy of tfjs than the `tf` the callback bridges to: that copy's `fit` does
+ * not see a `tf.Callback` in this callback, and when it comes first in a list, tfjs then wraps every callback
+ * of the list as a plain object, which breaks its own callbacks such as `earlyStopping`.
+ */
+function warnOnOtherCopy(layersModel: { prototype: object } | undefined, model: unknown): void {
+  if (!layersModel || typeof model !== 'object' || model === null) return;
+  if (Object.prototype.isPrototypeOf.call(layersModel.prototype, model)) return;
+  diag.once(
+    '@mlflow-kit/tfjs:other-copy',
+    'warn',
+    'mlflowCallback: the model is built with another copy of TensorFlow.js than the `tf` the callback uses, so tfjs may treat its callbacks list as plain objects (tf.callbacks.earlyStopping then fails with "getMonitorValue is not a function"): pass `{ tf }` from the package your model is built with.',
+  );
+}
+
 function modelSummary(model: LayersModelLike): string {
   const lines: string[] = [];
   model.summary(undefined, undefined, (line?: unknown) => lines.push(String(line ?? '')));
@@ -240,7 +260,8 @@ export class MlflowCallback {
   private state: FitState | undefined;
 
   constructor(options: MlflowCallbackOptions = {}) {
-    this.options = options;
+    // Found now, synchronously: tfjs decides whether a callbacks list holds real callbacks from its first element.
+    this.options = options.tf ? options : { ...options, tf: findTfjs() };
     const logEvery = options.logEvery ?? 'epoch';
     this.every = logEvery === 'epoch' ? 0 : logEvery === 'batch' ? 1 : logEvery;
     if (
@@ -257,7 +278,7 @@ export class MlflowCallback {
     }
     this.inner = callbackList(options.callbacks) as TfjsCallback[];
     (this as unknown as Record<symbol, boolean>)[MARK] = true;
-    const bridged = typeof options.tf?.Callback?.prototype === 'object';
+    const bridged = typeof this.options.tf?.Callback?.prototype === 'object';
     if (!bridged && options.model === undefined && this.inner.some(isBaseCallback)) {
       throw new MlflowConfigError(
         'mlflowCallback wraps tf.Callback objects (such as earlyStopping) only when it knows the model: pass `tf` (recommended) or `model`.',
@@ -266,7 +287,7 @@ export class MlflowCallback {
     }
     const candidates = [...this.inner, ...callbackList(options.fitArgs?.callbacks)];
     this.earlyStopping = candidates.find((callback): callback is EarlyStoppingLike =>
-      isEarlyStopping(callback, options.tf?.EarlyStopping),
+      isEarlyStopping(callback, this.options.tf?.EarlyStopping),
     );
     // As a tf.Callback the batch hook is always there (see below) and `batchEnd` decides at train time whether
     // a run records. As a plain object it is decided now, because tfjs reads the hooks when fit starts: a batch
@@ -285,6 +306,7 @@ export class MlflowCallback {
     let lastYield = performance.now();
     this.onTrainBegin = async function (this: unknown, logs?: LogsLike) {
       const host = hostOf(this);
+      if (bridged) warnOnOtherCopy(self.options.tf?.LayersModel, host.model);
       await self.trainBegin(host);
       await self.guard(async () => {
         for (const callback of self.inner) {
@@ -338,7 +360,7 @@ export class MlflowCallback {
         });
       };
     }
-    if (bridged) Object.setPrototypeOf(this, bridgedPrototype(options.tf!.Callback!.prototype));
+    if (bridged) Object.setPrototypeOf(this, bridgedPrototype(this.options.tf!.Callback!.prototype));
   }
 
   /** Part of tfjs' callback protocol. */
