@@ -44,6 +44,8 @@ export interface TfjsModuleInfo extends TfjsInfoSource {
   EarlyStopping?: unknown;
   /** `tf.LayersModel`, to tell whether the model being trained comes from this copy of tfjs. */
   LayersModel?: { prototype: object };
+  /** `tf.CustomCallback`, to tell whether this copy of tfjs wrapped the callback as a plain object. */
+  CustomCallback?: { prototype: object };
 }
 
 const MARK = Symbol.for('@mlflow-kit/tfjs/callback');
@@ -210,9 +212,12 @@ function logParamsSafely(run: Run, params: Record<string, ParamValue>): void {
  * not see a `tf.Callback` in this callback, and when it comes first in a list, tfjs then wraps every callback
  * of the list as a plain object, which breaks its own callbacks such as `earlyStopping`.
  */
-function warnOnOtherCopy(layersModel: { prototype: object } | undefined, model: unknown): void {
-  if (!layersModel || typeof model !== 'object' || model === null) return;
-  if (Object.prototype.isPrototypeOf.call(layersModel.prototype, model)) return;
+function warnOnOtherCopy(tf: TfjsModuleInfo | undefined, modelOrWrapper: unknown): void {
+  // Called directly, the callback sees the model; wrapped by tfjs as a plain object, it sees tfjs' wrapper.
+  if (typeof modelOrWrapper !== 'object' || modelOrWrapper === null) return;
+  const wrapper = typeof (modelOrWrapper as { setModel?: unknown }).setModel === 'function';
+  const expected = wrapper ? tf?.CustomCallback : tf?.LayersModel;
+  if (!expected || Object.prototype.isPrototypeOf.call(expected.prototype, modelOrWrapper)) return;
   diag.once(
     '@mlflow-kit/tfjs:other-copy',
     'warn',
@@ -306,7 +311,7 @@ export class MlflowCallback {
     let lastYield = performance.now();
     this.onTrainBegin = async function (this: unknown, logs?: LogsLike) {
       const host = hostOf(this);
-      if (bridged) warnOnOtherCopy(self.options.tf?.LayersModel, host.model);
+      if (bridged) warnOnOtherCopy(self.options.tf, host === self ? host.model : host);
       await self.trainBegin(host);
       await self.guard(async () => {
         for (const callback of self.inner) {
