@@ -124,6 +124,32 @@ describeBackends('tfjs autologging against the real MLflow server', (backend) =>
     ]);
   });
 
+  it("metricNames: 'keras': Python sees accuracy and val_accuracy, as a Keras autolog run names them", async () => {
+    const experimentName = uniqueName('tfjs-keras-names');
+    undo.push(
+      autolog({
+        tf,
+        enabled: true,
+        trackingUri: trackingUri(),
+        experimentName,
+        metricNames: 'keras',
+        logModel: false,
+      }),
+    );
+    const model = classifier();
+    const { xs, ys } = data();
+    await model.fit(xs, ys, { epochs: 2, batchSize: 16, validationSplit: 0.25 });
+    const run = await readRun(await onlyRun(experimentName));
+    expect(Object.keys(run.history).sort()).toEqual([
+      'accuracy',
+      'epoch_duration_seconds',
+      'loss',
+      'val_accuracy',
+      'val_loss',
+    ]);
+    expect(steps(run.history.val_accuracy)).toEqual([0, 1]);
+  });
+
   it('a fitDataset with per-batch logging: Python sees steps_per_epoch and batch histories at the global step', async () => {
     const experimentName = uniqueName('tfjs');
     undo.push(

@@ -282,6 +282,29 @@ describeBackends('mlflowCallback', (backend) => {
     });
   });
 
+  it("names metrics as Keras does with metricNames: 'keras' (accuracy, val_accuracy, batch_accuracy)", async () => {
+    const store = createMemoryStore();
+    const run = await startRun({ enabled: true, store });
+    const model = smallClassifier();
+    const { xs, ys } = trainingData();
+    const callbacks = mlflowCallback({ run, tf, metricNames: 'keras', logEvery: 'batch', logModel: false });
+    await model.fit(xs, ys, { epochs: 2, batchSize: 12, validationSplit: 0.25, callbacks });
+    await run.end();
+    const keys = Object.keys(store.runs()[0]?.history ?? {}).sort();
+    expect(keys).toEqual([
+      'accuracy',
+      'batch_accuracy',
+      'batch_loss',
+      'epoch_duration_seconds',
+      'loss',
+      'val_accuracy',
+      'val_loss',
+    ]);
+    expect(() => mlflowCallback({ tf, metricNames: 'Keras' as never })).toThrow(
+      "metricNames is Keras: pass 'tfjs' (names as tfjs reports them) or 'keras' (accuracy, val_accuracy, ...).",
+    );
+  });
+
   it('never throws into fit when the store fails, and training finishes', async () => {
     const store = createMemoryStore();
     const run = await startRun({ enabled: true, store, flushIntervalMs: 60_000 });

@@ -9,7 +9,7 @@ import {
   startRun,
 } from '@mlflow-kit/core';
 import { findTfjs } from './internal/find-tfjs.js';
-import { logsToMetrics, logValue, resolveLogsInPlace } from './internal/logs.js';
+import { logsToMetrics, logValue, type MetricNames, resolveLogsInPlace } from './internal/logs.js';
 import {
   callbackList,
   earlyStoppingParams,
@@ -108,6 +108,13 @@ export interface MlflowCallbackOptions extends StartRunOptions {
    * @defaultValue `'epoch'`
    */
   logEvery?: LogEvery;
+  /**
+   * How metrics are named. `'tfjs'`: as tfjs reports them (`acc`, `val_acc`, `meanSquaredError`). `'keras'`: as
+   * Keras (and so MLflow's Keras autolog) names them (`accuracy`, `val_accuracy`, `mean_squared_error`), so tfjs
+   * and Keras runs share charts in the MLflow UI. See the package README for the mapping.
+   * @defaultValue `'tfjs'`
+   */
+  metricNames?: MetricNames;
   /** Log the trained model at train end (see {@link logModel}). @defaultValue `true` */
   logModel?: boolean;
   /** Where the model goes in the run's artifacts. @defaultValue `'model'` */
@@ -148,6 +155,7 @@ export interface MlflowCallbackOptions extends StartRunOptions {
 const BATCH_KEYS: ReadonlySet<string> = new Set(['batch', 'size']);
 const OWN_OPTIONS = new Set([
   'run',
+  'metricNames',
   'logEvery',
   'logModel',
   'artifactPath',
@@ -279,6 +287,16 @@ export class MlflowCallback {
         {
           setting: 'logEvery',
         },
+      );
+    }
+    if (
+      options.metricNames !== undefined &&
+      options.metricNames !== 'tfjs' &&
+      options.metricNames !== 'keras'
+    ) {
+      throw new MlflowConfigError(
+        `metricNames is ${String(options.metricNames)}: pass 'tfjs' (names as tfjs reports them) or 'keras' (accuracy, val_accuracy, ...).`,
+        { setting: 'metricNames' },
       );
     }
     this.inner = callbackList(options.callbacks) as TfjsCallback[];
@@ -516,7 +534,7 @@ export class MlflowCallback {
     if (!state?.run) return;
     try {
       state.lastEpoch = epoch;
-      const metrics = await logsToMetrics(logs);
+      const metrics = await logsToMetrics(logs, '', undefined, this.options.metricNames);
       metrics.epoch_duration_seconds = (performance.now() - state.epochStart) / 1000;
       state.run.logMetrics(metrics, { step: epoch });
     } catch (error) {
@@ -535,7 +553,9 @@ export class MlflowCallback {
         if (size !== undefined) logParamsSafely(state.run, { batch_size: size });
       }
       if (state.globalBatch % this.every !== 0) return;
-      state.run.logMetrics(await logsToMetrics(logs, 'batch_', BATCH_KEYS), { step: state.globalBatch });
+      state.run.logMetrics(await logsToMetrics(logs, 'batch_', BATCH_KEYS, this.options.metricNames), {
+        step: state.globalBatch,
+      });
     } catch (error) {
       report('log batch metrics', error);
     }
