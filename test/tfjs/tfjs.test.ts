@@ -74,10 +74,15 @@ async function onlyRun(experimentName: string): Promise<string> {
 
 const steps = (points: [number, number][] | undefined): number[] => (points ?? []).map(([step]) => step);
 
+/** Turns autologging on against the test server for this test (undone after it). */
+function autologTo(experimentName: string, options: Partial<Parameters<typeof autolog>[0]> = {}): void {
+  undo.push(autolog({ tf, enabled: true, trackingUri: trackingUri(), experimentName, ...options }));
+}
+
 describeBackends('tfjs autologging against the real MLflow server', (backend) => {
   it('a real fit: Python sees params, epoch histories, tags, the summary and the model', async () => {
     const experimentName = uniqueName('tfjs');
-    undo.push(autolog({ tf, enabled: true, trackingUri: trackingUri(), experimentName }));
+    autologTo(experimentName);
     const model = classifier();
     const { xs, ys } = data();
     await model.fit(xs, ys, { epochs: 4, batchSize: 16, validationSplit: 0.25 });
@@ -126,16 +131,10 @@ describeBackends('tfjs autologging against the real MLflow server', (backend) =>
 
   it("metricNames: 'keras': Python sees accuracy and val_accuracy, as a Keras autolog run names them", async () => {
     const experimentName = uniqueName('tfjs-keras-names');
-    undo.push(
-      autolog({
-        tf,
-        enabled: true,
-        trackingUri: trackingUri(),
-        experimentName,
-        metricNames: 'keras',
-        logModel: false,
-      }),
-    );
+    autologTo(experimentName, {
+      metricNames: 'keras',
+      logModel: false,
+    });
     const model = classifier();
     const { xs, ys } = data();
     await model.fit(xs, ys, { epochs: 2, batchSize: 16, validationSplit: 0.25 });
@@ -152,16 +151,10 @@ describeBackends('tfjs autologging against the real MLflow server', (backend) =>
 
   it('a fitDataset with per-batch logging: Python sees steps_per_epoch and batch histories at the global step', async () => {
     const experimentName = uniqueName('tfjs');
-    undo.push(
-      autolog({
-        tf,
-        enabled: true,
-        trackingUri: trackingUri(),
-        experimentName,
-        logEvery: 2,
-        logModel: false,
-      }),
-    );
+    autologTo(experimentName, {
+      logEvery: 2,
+      logModel: false,
+    });
     const model = classifier();
     const { xs, ys } = data(48);
     const dataset = tf.data
@@ -182,7 +175,7 @@ describeBackends('tfjs autologging against the real MLflow server', (backend) =>
 
   it('an early-stopped run: Python sees the early-stopping params and stopped_epoch', async () => {
     const experimentName = uniqueName('tfjs');
-    undo.push(autolog({ tf, enabled: true, trackingUri: trackingUri(), experimentName, logModel: false }));
+    autologTo(experimentName, { logModel: false });
     const model = classifier();
     const { xs, ys } = data();
     await model.fit(xs, ys, {
@@ -203,7 +196,7 @@ describeBackends('tfjs autologging against the real MLflow server', (backend) =>
 
   it('a failing run: Python sees it FAILED with the error tag, and fit still throws', async () => {
     const experimentName = uniqueName('tfjs');
-    undo.push(autolog({ tf, enabled: true, trackingUri: trackingUri(), experimentName }));
+    autologTo(experimentName);
     const model = classifier();
     const { xs } = data();
     const failure = await model.fit(xs, tf.zeros([48, 5]), { epochs: 2 }).catch((error: unknown) => error);
