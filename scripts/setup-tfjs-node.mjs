@@ -22,9 +22,9 @@
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import {
   copyFileSync,
+  cpSync,
   createReadStream,
   existsSync,
-  lstatSync,
   mkdirSync,
   readdirSync,
   readFileSync,
@@ -37,7 +37,7 @@ import {
 import { createServer } from 'node:http';
 import { createRequire } from 'node:module';
 import { arch, homedir, platform } from 'node:os';
-import { basename, dirname, join, resolve } from 'node:path';
+import { basename, delimiter, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -95,16 +95,14 @@ function restoreFromCache() {
   return true;
 }
 
-/** Moves a fresh build into the cache and links it back, so the next checkout restores it. */
-function saveToCache(how) {
+/** Moves a build made in `staging` into the cache; {@link restoreFromCache} then puts it into the package. */
+function saveToCache(staging, how) {
   rmSync(buildCache, { recursive: true, force: true });
   mkdirSync(buildCache, { recursive: true });
-  const deps = join(packageDir, 'deps');
-  if (lstatSync(deps).isSymbolicLink()) return;
-  renameSync(deps, join(buildCache, 'deps'));
-  symlinkSync(join(buildCache, 'deps'), deps, 'dir');
-  copyFileSync(join(packageDir, addonRelative), join(buildCache, 'tfjs_binding.node'));
+  renameSync(join(staging, 'deps'), join(buildCache, 'deps'));
+  copyFileSync(join(staging, addonRelative), join(buildCache, 'tfjs_binding.node'));
   writeFileSync(join(buildCache, 'ok'), `${how}\n`);
+  rmSync(staging, { recursive: true, force: true });
 }
 
 async function reachable(url) {
@@ -138,23 +136,35 @@ function nodeGyp() {
   }
 }
 
-/** Runs tfjs-node's own install step (scripts/install.js) as npm would, with extra environment. */
-function runInstallScript(extraEnv) {
-  // install.js rewrites package.json and reverts it; under pnpm that file is a hard link into the shared store,
-  // so give the package its own copy first.
-  const manifest = join(packageDir, 'package.json');
-  const text = readFileSync(manifest);
-  rmSync(manifest);
-  writeFileSync(manifest, text);
+/**
+ * A copy of the package's sources to build in. Under pnpm the package folder's name can hold a `=`
+ * (`...tfjs-node@4.22.0_patch_hash=...`), which breaks the makefiles node-gyp writes; the copy's path has none,
+ * and install.js may rewrite its package.json there (in node_modules that file is a hard link into pnpm's store).
+ */
+function stageSources() {
+  const staging = join(cacheRoot, `staging-${version}`);
+  rmSync(staging, { recursive: true, force: true });
+  for (const name of ['package.json', 'binding.gyp', 'binding', 'scripts']) {
+    cpSync(join(packageDir, name), join(staging, name), { recursive: true });
+  }
+  return staging;
+}
+
+/** Runs tfjs-node's own install step (scripts/install.js) in `staging`, as npm would, with extra environment. */
+function runInstallScript(staging, extraEnv) {
   const env = { ...process.env, ...extraEnv };
   for (const name of ['HTTPS_PROXY', 'https_proxy', 'HTTP_PROXY', 'http_proxy']) {
     if (extraEnv.TFJS_NODE_BASE_URI) delete env[name]; // resources.js would send even 127.0.0.1 through a proxy
   }
-  env.PATH = [join(packageDir, 'node_modules/.bin'), dirname(process.execPath), env.PATH].join(':');
+  env.PATH = [join(packageDir, 'node_modules/.bin'), dirname(process.execPath), env.PATH].join(delimiter);
+  // install.js requires the package's dependencies: pnpm keeps them beside the package, npm above it.
+  env.NODE_PATH = [join(packageDir, 'node_modules'), resolve(packageDir, '../..'), env.NODE_PATH]
+    .filter(Boolean)
+    .join(delimiter);
   const gyp = nodeGyp();
   if (gyp) env.npm_config_node_gyp = gyp;
   return new Promise((done) => {
-    const child = spawn(process.execPath, ['scripts/install.js'], { cwd: packageDir, env, stdio: 'inherit' });
+    const child = spawn(process.execPath, ['scripts/install.js'], { cwd: staging, env, stdio: 'inherit' });
     child.on('exit', (code) => done(code === 0));
     child.on('error', () => done(false));
   });
@@ -260,13 +270,14 @@ async function serve(file) {
   return { base: `http://127.0.0.1:${port}/libtensorflow-`, close: () => server.close() };
 }
 
-async function buildFresh() {
+async function buildFresh(staging) {
   const headers = nodeHeaders();
   const fromSource = { npm_config_build_from_source: '@tensorflow/tfjs-node' };
   if (headers) fromSource.npm_config_nodedir = headers;
   if (await reachable(googleUrl)) {
     say('storage.googleapis.com answers: running tfjs-node install step (normal download)');
-    if (await runInstallScript(headers ? { npm_config_nodedir: headers } : {})) return 'normal download';
+    if (await runInstallScript(staging, headers ? { npm_config_nodedir: headers } : {}))
+      return 'normal download';
     say('the normal install step failed; trying the PyPI route');
   } else {
     say('storage.googleapis.com does not answer: PyPI route');
@@ -280,7 +291,11 @@ async function buildFresh() {
   try {
     say(`serving the tarball on ${server.base}; building the addon from source (nodedir ${headers})`);
     if (
-      !(await runInstallScript({ ...fromSource, TFJS_NODE_BASE_URI: server.base, TFJS_NODE_CDN_STORAGE: '' }))
+      !(await runInstallScript(staging, {
+        ...fromSource,
+        TFJS_NODE_BASE_URI: server.base,
+        TFJS_NODE_CDN_STORAGE: '',
+      }))
     )
       throw new Error(
         'tfjs-node install step failed (see its output above: compiler, make and python3 are needed)',
@@ -309,10 +324,12 @@ async function main() {
       say(`the cached build does not load (${restored.reason}); building again`);
     }
   }
-  const how = await buildFresh();
+  const staging = stageSources();
+  const how = await buildFresh(staging);
+  saveToCache(staging, how);
+  restoreFromCache();
   const built = probe();
   if (!built.ok) throw new Error(`the addon was built but does not load: ${built.reason}`);
-  saveToCache(how);
   say(`tfjs-node ${version} built (${how}, libtensorflow ${built.tfVersion}) and cached in ${buildCache}`);
   writeStatus({ ok: true, how, tfVersion: built.tfVersion });
 }
