@@ -170,7 +170,11 @@ function runInstallScript(staging, extraEnv) {
   });
 }
 
-/** The tensorflow-cpu wheel from PyPI, repacked as Google's libtensorflow tarball (kept in the cache). */
+/**
+ * The tensorflow-cpu wheel from PyPI, repacked as Google's libtensorflow tarball (kept in the cache). It is a
+ * plain tar under the `.tar.gz` name install.js asks for: its unpacker (node-tar) detects the compression, and
+ * gzip would cost a minute or more on a small machine for a file that never leaves it.
+ */
 function pypiTarball() {
   const dir = join(cacheRoot, `libtensorflow-from-pypi-${wheelVersion}`);
   const tarball = join(dir, tarballName);
@@ -221,7 +225,7 @@ function pypiTarball() {
   }
   execFileSync(
     'sh',
-    ['-c', `tar -C "$1" -cf - lib include | gzip -1 > "$2.tmp" && mv "$2.tmp" "$2"`, 'sh', stage, tarball],
+    ['-c', `tar -C "$1" -cf "$2.tmp" lib include && mv "$2.tmp" "$2"`, 'sh', stage, tarball],
     {
       stdio: 'inherit',
     },
