@@ -1,8 +1,10 @@
 // Overhead of @mlflow-kit/tfjs on model.fit: the same fit with no callback, with tracking off, with
-// per-epoch logging and with per-batch logging against a real MLflow server, as ratios from one run.
+// per-epoch logging and with per-batch logging against a real MLflow server, as ratios from one run, on
+// tfjs-node (native TensorFlow, where batches are short and the overhead shows most) and on wasm.
+import { createRequire } from 'node:module';
+import { pathToFileURL } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
-import { pathToFileURL } from 'node:url';
 import { closeStores, type Run, startRun } from '../packages/core/src/index.js';
 import { logModel, mlflowCallback } from '../packages/tfjs/src/index.js';
 
@@ -27,13 +29,45 @@ function model(): tf.Sequential {
   return net;
 }
 
+/** Registers tfjs-node's `tensorflow` backend when its addon is built; says why not otherwise. */
+function loadTfjsNode(): string | undefined {
+  process.env.TF_CPP_MIN_LOG_LEVEL ??= '2';
+  try {
+    createRequire(import.meta.url)('@tensorflow/tfjs-node');
+    return undefined;
+  } catch (error) {
+    return (error instanceof Error ? error.message : String(error)).split('\n')[0];
+  }
+}
+
+/**
+ * Runs {@link benchOneBackend} on tfjs-node (when its addon is built: `pnpm setup:tfjs-node`) and on wasm;
+ * the figures of each are prefixed with the backend name.
+ */
+export async function benchTfjsOverhead(opts: { trackingUri: string }): Promise<Record<string, number>> {
+  const missing = loadTfjsNode();
+  if (missing) process.stderr.write(`tfjs-node is not available (${missing}): wasm only\n`);
+  const results: Record<string, number> = {};
+  for (const backend of missing ? ['wasm'] : ['tensorflow', 'wasm']) {
+    process.stderr.write(`  tfjs on ${backend}...\n`);
+    for (const [key, value] of Object.entries(await benchOneBackend(backend, opts))) {
+      results[`${backend} ${key}`] = value;
+    }
+  }
+  await closeStores();
+  return results;
+}
+
 /**
  * Times `model.fit` per variant. Variants are interleaved (in a rotating order) and repeated, and medians
  * are compared, so drift on a shared 2-core machine affects every variant alike. The model itself is not
  * logged (`logModel: false`): its one-time upload is measured separately as `log_model_ms`.
  */
-export async function benchTfjsOverhead(opts: { trackingUri: string }): Promise<Record<string, number>> {
-  await tf.setBackend('wasm');
+async function benchOneBackend(
+  backend: string,
+  opts: { trackingUri: string },
+): Promise<Record<string, number>> {
+  await tf.setBackend(backend);
   await tf.ready();
   const samples = 2048;
   const batchSize = 32;
@@ -43,7 +77,7 @@ export async function benchTfjsOverhead(opts: { trackingUri: string }): Promise<
   const xs = tf.randomNormal([samples, 32], 0, 1, 'float32', 7);
   const ys = tf.oneHot(tf.randomUniform([samples], 0, 10, 'int32', 7), 10);
   const net = model();
-  const experimentName = `bench-tfjs-${Date.now()}`;
+  const experimentName = `bench-tfjs-${backend}-${Date.now()}`;
   const wall: Record<Variant, number[]> = { none: [], off: [], epoch: [], batch: [] };
   const cpu: Record<Variant, number[]> = { none: [], off: [], epoch: [], batch: [] };
 
@@ -98,14 +132,19 @@ export async function benchTfjsOverhead(opts: { trackingUri: string }): Promise<
   await logModel(logRun, net, 'model', { tf });
   const logModelMs = performance.now() - logStart;
   await logRun.end();
-  await closeStores();
   xs.dispose();
   ys.dispose();
+  net.dispose();
 
   const ratio = (times: Record<Variant, number[]>, variant: Variant): number =>
     median(times[variant]) / median(times.none);
+  const batches = Math.ceil(samples / batchSize) * epochs;
+  // What the callback adds to each batch, in µs of wall time (the difference of medians, spread over batches).
+  const addedPerBatch = (variant: Variant): number =>
+    ((median(wall[variant]) - median(wall.none)) * 1000) / batches;
   return {
-    batches_per_fit: Math.ceil(samples / batchSize) * epochs,
+    batches_per_fit: batches,
+    batch_us_none: (median(wall.none) * 1000) / batches,
     rounds,
     fit_none_ms: median(wall.none),
     fit_off_ms: median(wall.off),
@@ -118,6 +157,9 @@ export async function benchTfjsOverhead(opts: { trackingUri: string }): Promise<
     cpu_off_vs_none: ratio(cpu, 'off'),
     cpu_epoch_vs_none: ratio(cpu, 'epoch'),
     cpu_batch_vs_none: ratio(cpu, 'batch'),
+    added_us_per_batch_off: addedPerBatch('off'),
+    added_us_per_batch_epoch: addedPerBatch('epoch'),
+    added_us_per_batch_batch: addedPerBatch('batch'),
     log_model_ms: logModelMs,
   };
 }

@@ -5,11 +5,11 @@ import { pathToFileURL } from 'node:url';
 import { createClient, getActiveRun, startRun } from '@mlflow-kit/core';
 import { autolog, ERROR_TAG, loadModel, logModel, mlflowCallback } from '@mlflow-kit/tfjs';
 import * as tf from '@tensorflow/tfjs';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
+import { describeBackends } from '../../packages/tfjs/src/__tests__/backends.js';
 import {
   smallClassifier as classifier,
   trainingData as data,
-  useWasm,
 } from '../../packages/tfjs/src/__tests__/test-models.js';
 import { python as runPython, trackingUri, uniqueName } from '../helpers/python.js';
 
@@ -58,7 +58,6 @@ print(json.dumps(res))
 }
 
 const undo: (() => void)[] = [];
-beforeAll(useWasm);
 afterEach(async () => {
   for (const step of undo.splice(0)) step();
   for (let run = getActiveRun(); run; run = getActiveRun()) await run.end();
@@ -75,10 +74,15 @@ async function onlyRun(experimentName: string): Promise<string> {
 
 const steps = (points: [number, number][] | undefined): number[] => (points ?? []).map(([step]) => step);
 
-describe('tfjs autologging against the real MLflow server', () => {
+/** Turns autologging on against the test server for this test (undone after it). */
+function autologTo(experimentName: string, options: Partial<Parameters<typeof autolog>[0]> = {}): void {
+  undo.push(autolog({ tf, enabled: true, trackingUri: trackingUri(), experimentName, ...options }));
+}
+
+describeBackends('tfjs autologging against the real MLflow server', (backend) => {
   it('a real fit: Python sees params, epoch histories, tags, the summary and the model', async () => {
     const experimentName = uniqueName('tfjs');
-    undo.push(autolog({ tf, enabled: true, trackingUri: trackingUri(), experimentName }));
+    autologTo(experimentName);
     const model = classifier();
     const { xs, ys } = data();
     await model.fit(xs, ys, { epochs: 4, batchSize: 16, validationSplit: 0.25 });
@@ -102,7 +106,7 @@ describe('tfjs autologging against the real MLflow server', () => {
     expect(run.tags).toMatchObject({
       'mlflow.autologging': 'tfjs',
       'tfjs.version': '4.22.0',
-      'tfjs.backend': 'wasm',
+      'tfjs.backend': backend.name,
     });
     for (const key of ['loss', 'acc', 'val_loss', 'val_acc', 'epoch_duration_seconds'])
       expect(steps(run.history[key])).toEqual([0, 1, 2, 3]);
@@ -125,18 +129,32 @@ describe('tfjs autologging against the real MLflow server', () => {
     ]);
   });
 
+  it("metricNames: 'keras': Python sees accuracy and val_accuracy, as a Keras autolog run names them", async () => {
+    const experimentName = uniqueName('tfjs-keras-names');
+    autologTo(experimentName, {
+      metricNames: 'keras',
+      logModel: false,
+    });
+    const model = classifier();
+    const { xs, ys } = data();
+    await model.fit(xs, ys, { epochs: 2, batchSize: 16, validationSplit: 0.25 });
+    const run = await readRun(await onlyRun(experimentName));
+    expect(Object.keys(run.history).sort()).toEqual([
+      'accuracy',
+      'epoch_duration_seconds',
+      'loss',
+      'val_accuracy',
+      'val_loss',
+    ]);
+    expect(steps(run.history.val_accuracy)).toEqual([0, 1]);
+  });
+
   it('a fitDataset with per-batch logging: Python sees steps_per_epoch and batch histories at the global step', async () => {
     const experimentName = uniqueName('tfjs');
-    undo.push(
-      autolog({
-        tf,
-        enabled: true,
-        trackingUri: trackingUri(),
-        experimentName,
-        logEvery: 2,
-        logModel: false,
-      }),
-    );
+    autologTo(experimentName, {
+      logEvery: 2,
+      logModel: false,
+    });
     const model = classifier();
     const { xs, ys } = data(48);
     const dataset = tf.data
@@ -157,7 +175,7 @@ describe('tfjs autologging against the real MLflow server', () => {
 
   it('an early-stopped run: Python sees the early-stopping params and stopped_epoch', async () => {
     const experimentName = uniqueName('tfjs');
-    undo.push(autolog({ tf, enabled: true, trackingUri: trackingUri(), experimentName, logModel: false }));
+    autologTo(experimentName, { logModel: false });
     const model = classifier();
     const { xs, ys } = data();
     await model.fit(xs, ys, {
@@ -178,7 +196,7 @@ describe('tfjs autologging against the real MLflow server', () => {
 
   it('a failing run: Python sees it FAILED with the error tag, and fit still throws', async () => {
     const experimentName = uniqueName('tfjs');
-    undo.push(autolog({ tf, enabled: true, trackingUri: trackingUri(), experimentName }));
+    autologTo(experimentName);
     const model = classifier();
     const { xs } = data();
     const failure = await model.fit(xs, tf.zeros([48, 5]), { epochs: 2 }).catch((error: unknown) => error);
@@ -230,7 +248,7 @@ print(json.dumps({"source": v.source, "run_id": v.run_id, "files": sorted(os.lis
   });
 });
 
-describe('tfjs autologging into the local store', () => {
+describeBackends('tfjs autologging into the local store', () => {
   let dir: string;
   beforeAll(() => {
     dir = mkdtempSync(join(tmpdir(), 'mlflow-kit-tfjs-'));

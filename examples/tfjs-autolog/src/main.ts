@@ -1,11 +1,12 @@
 // The README demo: train a small iris classifier with TensorFlow.js and let @mlflow-kit/tfjs log it to MLflow.
 // Run it with `pnpm demo` from the repository root. Without MLFLOW_TRACKING_URI it writes to ./mlruns.
 import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createClient, withRun } from '@mlflow-kit/core';
 import { autolog, loadModel } from '@mlflow-kit/tfjs';
-import * as tf from '@tensorflow/tfjs';
+import * as tfjs from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 
 const SPECIES = ['setosa', 'versicolor', 'virginica'];
@@ -40,8 +41,28 @@ function shuffled<T>(items: T[], seed: number): T[] {
   return out;
 }
 
-await tf.setBackend('wasm');
-await tf.ready();
+/**
+ * `@tensorflow/tfjs-node` (native TensorFlow) when it is installed with its addon built (`pnpm setup:tfjs-node`
+ * in this repository), else `@tensorflow/tfjs` on the wasm backend.
+ */
+async function loadTensorFlow(): Promise<typeof tfjs> {
+  process.env.TF_CPP_MIN_LOG_LEVEL ??= '2'; // TensorFlow's CPU-feature banner
+  try {
+    const tfNode = createRequire(import.meta.url)('@tensorflow/tfjs-node') as typeof tfjs;
+    await tfNode.setBackend('tensorflow');
+    await tfNode.ready();
+    return tfNode;
+  } catch (error) {
+    const reason = (error instanceof Error ? error.message : String(error)).split('\n')[0];
+    console.log(`@tensorflow/tfjs-node is not available (${reason}); using @tensorflow/tfjs on wasm.`);
+    await tfjs.setBackend('wasm');
+    await tfjs.ready();
+    return tfjs;
+  }
+}
+
+const tf = await loadTensorFlow();
+console.log(`TensorFlow.js ${tf.version.tfjs} on the "${tf.getBackend()}" backend`);
 
 const { features, labels } = readIris();
 const order = shuffled(
@@ -63,7 +84,7 @@ const train = pick(order.slice(0, split));
 const test = pick(order.slice(split));
 // Standardize with the training set's statistics.
 const { mean, variance } = tf.moments(train.xs, 0);
-const scale = (xs: tf.Tensor) => xs.sub(mean).div(variance.sqrt());
+const scale = (xs: tfjs.Tensor) => xs.sub(mean).div(variance.sqrt());
 
 const model = tf.sequential({
   layers: [
@@ -94,7 +115,7 @@ disable();
 const client = createClient(tracking);
 const record = await client.getRun(run.runId);
 const loaded = await loadModel(`runs:/${run.runId}/model`, { tf, ...tracking });
-const predicted = (loaded.predict(scale(test.xs)) as tf.Tensor).argMax(-1);
+const predicted = (loaded.predict(scale(test.xs)) as tfjs.Tensor).argMax(-1);
 const reloadedAccuracy = predicted.equal(test.ys.argMax(-1)).mean().dataSync()[0] ?? 0;
 
 console.log(`\nMLflow run ${run.runId} (experiment "${EXPERIMENT}", ${client.settings.trackingUri})\n`);

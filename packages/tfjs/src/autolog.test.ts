@@ -1,21 +1,19 @@
 import { getActiveRun, withRun } from '@mlflow-kit/core';
 import { createMemoryStore } from '@mlflow-kit/core/testing';
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { smallClassifier, trainingData, useWasm } from './__tests__/test-models.js';
+import * as tf from '@tensorflow/tfjs';
+import { afterEach, expect, it } from 'vitest';
+import { describeBackends } from './__tests__/backends.js';
 import { type AutologTfModule, autolog, ERROR_TAG } from './autolog.js';
+import { smallClassifier, trainingData } from './__tests__/test-models.js';
 import { loadModel } from './load-model.js';
 
-let tf: Awaited<ReturnType<typeof useWasm>>;
 const undo: (() => void)[] = [];
-beforeAll(async () => {
-  tf = await useWasm();
-});
 afterEach(async () => {
   for (const step of undo.splice(0)) step();
   for (let run = getActiveRun(); run; run = getActiveRun()) await run.end();
 });
 
-describe('autolog', () => {
+describeBackends('autolog', () => {
   it('logs every fit into a run of its own, ended FINISHED, with the Sequential as the model', async () => {
     const store = createMemoryStore();
     undo.push(autolog({ tf, enabled: true, store, experimentName: 'auto' }));

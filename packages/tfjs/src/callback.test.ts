@@ -1,13 +1,10 @@
 import { getActiveRun, startRun, withRun } from '@mlflow-kit/core';
 import { createMemoryStore } from '@mlflow-kit/core/testing';
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { smallClassifier, trainingData, useWasm } from './__tests__/test-models.js';
+import * as tf from '@tensorflow/tfjs';
+import { afterEach, describe, expect, it } from 'vitest';
+import { describeBackends } from './__tests__/backends.js';
 import { ERROR_TAG, mlflowCallback } from './callback.js';
-
-let tf: Awaited<ReturnType<typeof useWasm>>;
-beforeAll(async () => {
-  tf = await useWasm();
-});
+import { smallClassifier, trainingData } from './__tests__/test-models.js';
 
 afterEach(async () => {
   // A failed test must not leave its run active for the next one.
@@ -16,7 +13,7 @@ afterEach(async () => {
 
 const decode = (bytes: Uint8Array | undefined): string => new TextDecoder().decode(bytes);
 
-describe('mlflowCallback', () => {
+describeBackends('mlflowCallback', (backend) => {
   it('logs params, per-epoch metrics with val_*, tags, the summary and the model for model.fit', async () => {
     const store = createMemoryStore();
     const run = await startRun({ enabled: true, store });
@@ -47,7 +44,10 @@ describe('mlflowCallback', () => {
       total_params: '67',
       trainable_params: '67',
     });
-    expect(record?.data.tags).toMatchObject({ 'tfjs.version': tf.version.tfjs, 'tfjs.backend': 'wasm' });
+    expect(record?.data.tags).toMatchObject({
+      'tfjs.version': tf.version.tfjs,
+      'tfjs.backend': backend.name,
+    });
     for (const key of ['loss', 'acc', 'val_loss', 'val_acc', 'epoch_duration_seconds']) {
       expect(record?.history[key]?.map((point) => point.step)).toEqual([0, 1, 2]);
     }
@@ -203,6 +203,108 @@ describe('mlflowCallback', () => {
     expect(record?.history.batch_loss).toHaveLength(4);
   });
 
+  describe('without `tf`, first or last in a callbacks list', () => {
+    class CountingCallback extends tf.Callback {
+      epochs = 0;
+      override async onEpochEnd(): Promise<void> {
+        this.epochs++;
+      }
+    }
+    const others = {
+      // Stops after the second epoch: no later val_loss is a billion lower than the first.
+      'tf.callbacks.earlyStopping': () => {
+        const callback = tf.callbacks.earlyStopping({ monitor: 'val_loss', minDelta: 1e9, patience: 1 });
+        return { callback, epochs: 2, check: () => expect(callback.model?.stopTraining).toBe(true) };
+      },
+      'a user tf.Callback': () => {
+        const callback = new CountingCallback();
+        return { callback, epochs: 3, check: () => expect(callback.epochs).toBe(3) };
+      },
+      'a plain callback object': () => {
+        let epochs = 0;
+        const callback = {
+          onEpochEnd: async () => {
+            epochs++;
+          },
+        };
+        return { callback, epochs: 3, check: () => expect(epochs).toBe(3) };
+      },
+    };
+    for (const [name, make] of Object.entries(others)) {
+      for (const position of ['first', 'last'] as const) {
+        if (name === 'a plain callback object' && position === 'first') continue; // tested below
+        it(`is a tf.Callback that logs, and ${name} works, with mlflowCallback ${position}`, async () => {
+          const store = createMemoryStore();
+          const run = await startRun({ enabled: true, store });
+          const model = smallClassifier();
+          const { xs, ys } = trainingData();
+          const ours = mlflowCallback({ run, logModel: false });
+          expect(ours).toBeInstanceOf(tf.Callback);
+          const other = make();
+          const callbacks = position === 'first' ? [ours, other.callback] : [other.callback, ours];
+          await model.fit(xs, ys, { epochs: 3, validationSplit: 0.25, callbacks: callbacks as never });
+          await run.end();
+          other.check();
+          const [record] = store.runs();
+          expect(record?.history.val_loss?.map((point) => point.step)).toEqual(
+            Array.from({ length: other.epochs }, (_, epoch) => epoch),
+          );
+          // After a plain object tfjs wraps every callback as one, and a wrapped callback never sees the model.
+          const seesModel = name !== 'a plain callback object';
+          expect(record?.data.params).toMatchObject(seesModel ? { total_params: '67' } : { epochs: '3' });
+          expect(record?.data.params.total_params).toBe(seesModel ? '67' : undefined);
+          expect(record?.data.tags).toMatchObject({ 'tfjs.version': tf.version.tfjs });
+        });
+      }
+    }
+
+    it('a plain callback object after it fails in tfjs as after any tf.Callback, and works inside its `callbacks`', async () => {
+      const model = smallClassifier();
+      const { xs, ys } = trainingData();
+      const plain = { onEpochEnd: async () => {} };
+      const fit = model.fit(xs, ys, {
+        epochs: 1,
+        callbacks: [mlflowCallback({ enabled: false }), plain] as never,
+      });
+      await expect(fit).rejects.toThrow(/setParams is not a function/);
+      const store = createMemoryStore();
+      const run = await startRun({ enabled: true, store });
+      let epochs = 0;
+      const counted = { onEpochEnd: async () => void epochs++ };
+      const earlyStopping = tf.callbacks.earlyStopping({ monitor: 'loss', minDelta: 1e9, patience: 1 });
+      await model.fit(xs, ys, {
+        epochs: 3,
+        callbacks: mlflowCallback({ run, logModel: false, callbacks: [counted, earlyStopping] }),
+      });
+      await run.end();
+      expect(epochs).toBe(2);
+      expect(store.runs()[0]?.history.stopped_epoch).toEqual([expect.objectContaining({ value: 1 })]);
+    });
+  });
+
+  it("names metrics as Keras does with metricNames: 'keras' (accuracy, val_accuracy, batch_accuracy)", async () => {
+    const store = createMemoryStore();
+    const run = await startRun({ enabled: true, store });
+    const model = smallClassifier();
+    const { xs, ys } = trainingData();
+    const callbacks = mlflowCallback({ run, tf, metricNames: 'keras', logEvery: 'batch', logModel: false });
+    await model.fit(xs, ys, { epochs: 2, batchSize: 12, validationSplit: 0.25, callbacks });
+    await run.end();
+    const keys = Object.keys(store.runs()[0]?.history ?? {}).sort();
+    expect(keys).toEqual([
+      'accuracy',
+      'batch_accuracy',
+      'batch_loss',
+      'epoch_duration_seconds',
+      'loss',
+      'val_accuracy',
+      'val_loss',
+    ]);
+    expect(() => mlflowCallback({ tf, metricNames: 'Keras' as never })).toThrow(
+      "metricNames is Keras: pass 'tfjs' (names as tfjs reports them) or 'keras' (accuracy, val_accuracy, ...).",
+    );
+  });
+
   it('never throws into fit when the store fails, and training finishes', async () => {
     const store = createMemoryStore();
     const run = await startRun({ enabled: true, store, flushIntervalMs: 60_000 });
@@ -228,8 +330,8 @@ describe('mlflowCallback', () => {
     expect(callback.run?.runId).toBe(record?.info.runId);
   });
 
-  it('records nothing and adds no batch hook when tracking is off', async () => {
-    const callback = mlflowCallback({ enabled: false, logEvery: 'batch' });
+  it('records nothing and adds no batch hook when tracking is off, as a plain object', async () => {
+    const callback = mlflowCallback({ enabled: false, logEvery: 'batch', tf: {} });
     expect(callback.onBatchEnd).toBeUndefined();
     const model = smallClassifier();
     const { xs, ys } = trainingData();

@@ -9,7 +9,8 @@ import {
   type StartRunOptions,
   startRun,
 } from '@mlflow-kit/core';
-import { logsToMetrics, logValue, resolveLogsInPlace } from './internal/logs.js';
+import { findTfjs } from './internal/find-tfjs.js';
+import { logsToMetrics, logValue, type MetricNames, resolveLogsInPlace } from './internal/logs.js';
 import {
   callbackList,
   earlyStoppingParams,
@@ -42,6 +43,10 @@ export interface TfjsModuleInfo extends TfjsInfoSource {
   Callback?: { prototype: object };
   /** `tf.EarlyStopping`, to recognise early stopping by class. */
   EarlyStopping?: unknown;
+  /** `tf.LayersModel`, to tell whether the model being trained comes from this copy of tfjs. */
+  LayersModel?: { prototype: object };
+  /** `tf.CustomCallback`, to tell whether this copy of tfjs wrapped the callback as a plain object. */
+  CustomCallback?: { prototype: object };
 }
 
 const MARK = Symbol.for('@mlflow-kit/tfjs/callback');
@@ -104,6 +109,13 @@ export interface MlflowCallbackOptions extends StartRunOptions {
    * @defaultValue `'epoch'`
    */
   logEvery?: LogEvery;
+  /**
+   * How metrics are named. `'tfjs'`: as tfjs reports them (`acc`, `val_acc`, `meanSquaredError`). `'keras'`: as
+   * Keras (and so MLflow's Keras autolog) names them (`accuracy`, `val_accuracy`, `mean_squared_error`), so tfjs
+   * and Keras runs share charts in the MLflow UI. See the package README for the mapping.
+   * @defaultValue `'tfjs'`
+   */
+  metricNames?: MetricNames;
   /** Log the trained model at train end (see {@link logModel}). @defaultValue `true` */
   logModel?: boolean;
   /** Where the model goes in the run's artifacts. @defaultValue `'model'` */
@@ -130,9 +142,11 @@ export interface MlflowCallbackOptions extends StartRunOptions {
    */
   model?: unknown;
   /**
-   * The `tf` module. Recommended: with it the callback is a real `tf.Callback`, which tfjs hands the model
-   * being trained (plain callback objects never see it), and it adds the `tfjs.version` tag. Without `tf` and
-   * without `model`, the model's params, summary and files cannot be logged.
+   * The `tf` module your model is built with. The callback is a real `tf.Callback` of it, so it works in any
+   * position of a `callbacks` list and tfjs hands it the model being trained.
+   * @defaultValue the TensorFlow.js already loaded in the program (`@tensorflow/tfjs-node` preferred), else
+   * `@tensorflow/tfjs-node` or `@tensorflow/tfjs` loaded from the working directory; when there is none,
+   * `mlflowCallback` throws a `MlflowConfigError` at once. Pass it when the program loads several copies of tfjs.
    */
   tf?: TfjsModuleInfo;
   /** `'fit'` or `'fitDataset'`, when known (autolog passes it). Decides which fit params apply. */
@@ -142,6 +156,7 @@ export interface MlflowCallbackOptions extends StartRunOptions {
 const BATCH_KEYS: ReadonlySet<string> = new Set(['batch', 'size']);
 const OWN_OPTIONS = new Set([
   'run',
+  'metricNames',
   'logEvery',
   'logModel',
   'artifactPath',
@@ -201,6 +216,24 @@ function logParamsSafely(run: Run, params: Record<string, ParamValue>): void {
   }
 }
 
+/**
+ * Reports a model built with another copy of tfjs than the `tf` the callback bridges to: that copy's `fit` does
+ * not see a `tf.Callback` in this callback, and when it comes first in a list, tfjs then wraps every callback
+ * of the list as a plain object, which breaks its own callbacks such as `earlyStopping`.
+ */
+function warnOnOtherCopy(tf: TfjsModuleInfo | undefined, modelOrWrapper: unknown): void {
+  // Called directly, the callback sees the model; wrapped by tfjs as a plain object, it sees tfjs' wrapper.
+  if (typeof modelOrWrapper !== 'object' || modelOrWrapper === null) return;
+  const wrapper = typeof (modelOrWrapper as { setModel?: unknown }).setModel === 'function';
+  const expected = wrapper ? tf?.CustomCallback : tf?.LayersModel;
+  if (!expected || Object.prototype.isPrototypeOf.call(expected.prototype, modelOrWrapper)) return;
+  diag.once(
+    '@mlflow-kit/tfjs:other-copy',
+    'warn',
+    'mlflowCallback: the model is built with another copy of TensorFlow.js than the `tf` the callback uses, so tfjs may treat its callbacks list as plain objects (tf.callbacks.earlyStopping then fails with "getMonitorValue is not a function"): pass `{ tf }` from the package your model is built with.',
+  );
+}
+
 function modelSummary(model: LayersModelLike): string {
   const lines: string[] = [];
   model.summary(undefined, undefined, (line?: unknown) => lines.push(String(line ?? '')));
@@ -241,7 +274,8 @@ export class MlflowCallback {
   private state: FitState | undefined;
 
   constructor(options: MlflowCallbackOptions = {}) {
-    this.options = options;
+    // Found now, synchronously: tfjs decides whether a callbacks list holds real callbacks from its first element.
+    this.options = options.tf ? options : { ...options, tf: findTfjs() };
     const logEvery = options.logEvery ?? 'epoch';
     this.every = logEvery === 'epoch' ? 0 : logEvery === 'batch' ? 1 : logEvery;
     if (
@@ -256,9 +290,19 @@ export class MlflowCallback {
         },
       );
     }
+    if (
+      options.metricNames !== undefined &&
+      options.metricNames !== 'tfjs' &&
+      options.metricNames !== 'keras'
+    ) {
+      throw new MlflowConfigError(
+        `metricNames is ${String(options.metricNames)}: pass 'tfjs' (names as tfjs reports them) or 'keras' (accuracy, val_accuracy, ...).`,
+        { setting: 'metricNames' },
+      );
+    }
     this.inner = callbackList(options.callbacks) as TfjsCallback[];
     (this as unknown as Record<symbol, boolean>)[MARK] = true;
-    const bridged = typeof options.tf?.Callback?.prototype === 'object';
+    const bridged = typeof this.options.tf?.Callback?.prototype === 'object';
     if (!bridged && options.model === undefined && this.inner.some(isBaseCallback)) {
       throw new MlflowConfigError(
         'mlflowCallback wraps tf.Callback objects (such as earlyStopping) only when it knows the model: pass `tf` (recommended) or `model`.',
@@ -267,7 +311,7 @@ export class MlflowCallback {
     }
     const candidates = [...this.inner, ...callbackList(options.fitArgs?.callbacks)];
     this.earlyStopping = candidates.find((callback): callback is EarlyStoppingLike =>
-      isEarlyStopping(callback, options.tf?.EarlyStopping),
+      isEarlyStopping(callback, this.options.tf?.EarlyStopping),
     );
     // As a tf.Callback the batch hook is always there (see below) and `batchEnd` decides at train time whether
     // a run records. As a plain object it is decided now, because tfjs reads the hooks when fit starts: a batch
@@ -286,6 +330,7 @@ export class MlflowCallback {
     let lastYield = performance.now();
     this.onTrainBegin = async function (this: unknown, logs?: LogsLike) {
       const host = hostOf(this);
+      if (bridged) warnOnOtherCopy(self.options.tf, host === self ? host.model : host);
       await self.trainBegin(host);
       await self.guard(async () => {
         for (const callback of self.inner) {
@@ -339,7 +384,7 @@ export class MlflowCallback {
         });
       };
     }
-    if (bridged) Object.setPrototypeOf(this, bridgedPrototype(options.tf!.Callback!.prototype));
+    if (bridged) Object.setPrototypeOf(this, bridgedPrototype(this.options.tf!.Callback!.prototype));
   }
 
   /** Part of tfjs' callback protocol. */
@@ -490,7 +535,7 @@ export class MlflowCallback {
     if (!state?.run) return;
     try {
       state.lastEpoch = epoch;
-      const metrics = await logsToMetrics(logs);
+      const metrics = await logsToMetrics(logs, '', undefined, this.options.metricNames);
       metrics.epoch_duration_seconds = (performance.now() - state.epochStart) / 1000;
       state.run.logMetrics(metrics, { step: epoch });
     } catch (error) {
@@ -509,7 +554,9 @@ export class MlflowCallback {
         if (size !== undefined) logParamsSafely(state.run, { batch_size: size });
       }
       if (state.globalBatch % this.every !== 0) return;
-      state.run.logMetrics(await logsToMetrics(logs, 'batch_', BATCH_KEYS), { step: state.globalBatch });
+      state.run.logMetrics(await logsToMetrics(logs, 'batch_', BATCH_KEYS, this.options.metricNames), {
+        step: state.globalBatch,
+      });
     } catch (error) {
       report('log batch metrics', error);
     }

@@ -7,17 +7,15 @@ import {
   startRun,
 } from '@mlflow-kit/core';
 import { createMemoryStore } from '@mlflow-kit/core/testing';
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { smallClassifier, trainingData, useWasm } from './__tests__/test-models.js';
+import * as tf from '@tensorflow/tfjs';
+import { afterEach, expect, it } from 'vitest';
+import { describeBackends } from './__tests__/backends.js';
 import { toSnakeCase } from './internal/params.js';
+import { smallClassifier, trainingData } from './__tests__/test-models.js';
 import { toYaml } from './internal/yaml.js';
 import { loadModel } from './load-model.js';
 import { logModel } from './log-model.js';
 
-let tf: Awaited<ReturnType<typeof useWasm>>;
-beforeAll(async () => {
-  tf = await useWasm();
-});
 afterEach(async () => {
   for (let run = getActiveRun(); run; run = getActiveRun()) await run.end();
 });
@@ -80,7 +78,7 @@ function fakeRegistry(): Partial<RegistryStore> & { versions: ModelVersion[]; al
   };
 }
 
-describe('logModel and loadModel', () => {
+describeBackends('logModel and loadModel', () => {
   it('registers versions, and loads by alias, version, stage and latest with equal predictions', async () => {
     const store = createMemoryStore();
     const registry = fakeRegistry();

@@ -1,14 +1,35 @@
 import { sanitizeKey } from '@mlflow-kit/core';
+import { toSnakeCase } from './params.js';
 import type { LogsLike, LogValue } from './tfjs-types.js';
+
+/** How metrics are named: as tfjs reports them (`acc`, `val_acc`), or as Keras names them (`accuracy`, `val_accuracy`). */
+export type MetricNames = 'tfjs' | 'keras';
+
+// tfjs shortens these metric names whatever the user wrote (`'accuracy'` → `acc`); Keras keeps the long ones.
+const KERAS_SHORT: Record<string, string> = { acc: 'accuracy', ce: 'crossentropy' };
+
+/**
+ * The Keras name of a tfjs log key: `acc` → `accuracy` and `ce` → `crossentropy` (also as the suffix of a
+ * multi-output model's `<output>_acc`), camelCase metric names in snake_case (`meanSquaredError` →
+ * `mean_squared_error`, `categoricalAccuracy` → `categorical_accuracy`); the `val_` prefix is kept, and
+ * everything else (`loss`, `mse`, `MAE`) is left as is.
+ */
+export function kerasMetricName(key: string): string {
+  const validation = key.startsWith('val_') ? 'val_' : '';
+  const name = key.slice(validation.length);
+  const short = /^(.*_)?(acc|ce)$/.exec(name);
+  if (short) return `${validation}${short[1] ?? ''}${KERAS_SHORT[short[2]!]}`;
+  return validation + (/[a-z][A-Z]/.test(name) ? toSnakeCase(name) : name);
+}
 
 const keyCache = new Map<string, string>();
 
 /** The MLflow key for a tfjs log key: the same key when valid, else a sanitized one (cached: it runs per batch). */
-export function metricKey(key: string, prefix = ''): string {
-  const full = prefix + key;
+export function metricKey(key: string, prefix = '', names: MetricNames = 'tfjs'): string {
+  const full = `${names}:${prefix}${key}`;
   let cached = keyCache.get(full);
   if (cached === undefined) {
-    cached = sanitizeKey(full);
+    cached = sanitizeKey(prefix + (names === 'keras' ? kerasMetricName(key) : key));
     keyCache.set(full, cached);
   }
   return cached;
@@ -29,6 +50,7 @@ export async function logsToMetrics(
   logs: LogsLike | undefined,
   prefix = '',
   skip?: ReadonlySet<string>,
+  names: MetricNames = 'tfjs',
 ): Promise<Record<string, number>> {
   const metrics: Record<string, number> = {};
   if (!logs) return metrics;
@@ -37,13 +59,13 @@ export async function logsToMetrics(
     if (skip?.has(key)) continue;
     const value = logs[key];
     if (typeof value === 'number') {
-      metrics[metricKey(key, prefix)] = value;
+      metrics[metricKey(key, prefix, names)] = value;
     } else if (isTensorLike(value)) {
       pending ??= [];
       pending.push(
         value.data().then((data) => {
           const first = data[0];
-          if (typeof first === 'number') metrics[metricKey(key, prefix)] = first;
+          if (typeof first === 'number') metrics[metricKey(key, prefix, names)] = first;
         }),
       );
     }
