@@ -3,8 +3,8 @@ import { createMemoryStore } from '@mlflow-kit/core/testing';
 import * as tf from '@tensorflow/tfjs';
 import { afterEach, expect, it } from 'vitest';
 import { describeBackends } from './__tests__/backends.js';
-import { type AutologTfModule, autolog, ERROR_TAG } from './autolog.js';
 import { smallClassifier, trainingData } from './__tests__/test-models.js';
+import { type AutologTfModule, autolog, ERROR_TAG } from './autolog.js';
 import { loadModel } from './load-model.js';
 
 const undo: (() => void)[] = [];

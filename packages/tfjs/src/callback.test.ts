@@ -3,8 +3,8 @@ import { createMemoryStore } from '@mlflow-kit/core/testing';
 import * as tf from '@tensorflow/tfjs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { describeBackends } from './__tests__/backends.js';
-import { ERROR_TAG, mlflowCallback } from './callback.js';
 import { smallClassifier, trainingData } from './__tests__/test-models.js';
+import { ERROR_TAG, mlflowCallback } from './callback.js';
 
 afterEach(async () => {
   // A failed test must not leave its run active for the next one.
