@@ -8,10 +8,24 @@ export {
   MlflowKitError,
   MlflowValidationError,
 } from './errors.js';
+export { MAX_DEPTH, toJsonValue } from './internal/json-value.js';
 export { closeStores, getStore } from './internal/store-factory.js';
 export { type TlsConnectOptions, tlsConnectOptions } from './internal/tls.js';
 export { NOOP_RUN } from './noop-run.js';
 export { RecordingRun, toTable } from './recording-run.js';
+export {
+  createRedactor,
+  defaultRedactor,
+  isSecretKey,
+  keyWords,
+  LEAF_SECRET_WORDS,
+  REDACTED,
+  type RedactOptions,
+  type Redactor,
+  redactError,
+  redactText,
+  redactUrl,
+} from './redact.js';
 export type {
   EndRunOptions,
   ImageDataLike,
@@ -26,8 +40,8 @@ export {
   type EnabledSource,
   parseBooleanEnv,
   type ResolvedSettings,
-  redactUrl,
   resolveEnabled,
+  resolveExitTimeoutMs,
   resolveSettings,
   type TrackingOptions,
 } from './settings.js';
@@ -61,11 +75,13 @@ export type {
   ViewType,
 } from './types.js';
 export {
+  isPlausibleTimestamp,
   type KeyKind,
   keyProblem,
   LIMITS,
   normalizeArtifactPath,
   sanitizeKey,
+  TIMESTAMP_RANGE,
   toMetricValue,
   toParamString,
   validateKey,
