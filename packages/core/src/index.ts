@@ -23,8 +23,10 @@ export {
   type RedactOptions,
   type Redactor,
   redactError,
+  redactorFor,
   redactText,
   redactUrl,
+  withAllowedKeys,
 } from './redact.js';
 export type {
   EndRunOptions,

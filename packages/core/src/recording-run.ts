@@ -6,7 +6,7 @@ import { MlflowKitError, MlflowValidationError } from './errors.js';
 import { toJsonValue } from './internal/json-value.js';
 import { untrackRun } from './internal/lifecycle.js';
 import { encodePng, isPng } from './internal/png.js';
-import { defaultRedactor, type Redactor } from './redact.js';
+import { defaultRedactor, type Redactor, redactorFor } from './redact.js';
 import type { EndRunOptions, ImageDataLike, LogMetricOptions, ParamValue, Run, TableInput } from './run.js';
 import { RunLogger, type RunLoggerOptions, type RunLoggerStats } from './run-logger.js';
 import type { TrackingStore } from './store.js';
@@ -141,15 +141,11 @@ export class RecordingRun implements Run {
   logParams(params: Record<string, ParamValue>): void {
     const fresh: { key: string; value: string }[] = [];
     const seen = new Map<string, string>();
+    const redactor = redactorFor(params, this.redactor);
     // Check everything before queueing anything, so a bad entry leaves no half-logged set behind.
     for (const [key, raw] of Object.entries(params)) {
       validateKey('param', key);
-      const value = truncated(
-        'param',
-        key,
-        toParamString(key, raw, this.redactor),
-        LIMITS.maxParamValueLength,
-      );
+      const value = truncated('param', key, toParamString(key, raw, redactor), LIMITS.maxParamValueLength);
       const existing = this.params.get(key) ?? seen.get(key);
       if (existing === value) continue;
       if (existing !== undefined) {
@@ -260,7 +256,7 @@ export class RecordingRun implements Run {
   async logDict(value: unknown, artifactFile: string): Promise<void> {
     const path = this.join(undefined, artifactFile);
     // Artifacts we write are redacted like params, and converted by the same JSON rule (cycles refused).
-    const data = toJsonValue(value, this.redactor === false ? false : this.redactor, artifactFile);
+    const data = toJsonValue(value, redactorFor(value, this.redactor), artifactFile);
     let text: string;
     if (/\.ya?ml$/i.test(path)) {
       const { stringify } = await import('yaml');

@@ -20,8 +20,8 @@ export interface RedactOptions {
   valuePatterns?: readonly RegExp[];
   /**
    * Keys that are never redacted by name, for false positives of the built-in words (`tokenizer_path` is
-   * already allowed; `auth_mode` could be). A string matches the key (or dotted path) exactly; a RegExp is
-   * tested against it. Credential-shaped values under such keys are still redacted.
+   * already allowed). A string matches the key, or its last dotted segment, exactly; a RegExp is tested
+   * against the whole key. Credential-shaped values under such keys are still redacted.
    * @defaultValue `[]`
    */
   allowKeys?: readonly (string | RegExp)[];
@@ -118,7 +118,7 @@ function testRegExp(pattern: RegExp, text: string): boolean {
  * credential(s), creds, apikey, authorization, bearer, cookie, dsn or sas, or a pair such as `api key`,
  * `private key`, `access key`, `secret key`. Vocabulary entries (`pad_token`, `eos_token`) and measures
  * (`token_id`, `max_tokens`, `tokenizer`) are not secrets. With `leaf: true` (the value is a string), `auth`
- * counts too.
+ * counts too when it is the last word (`auth`, `basic_auth`; not `auth_mode`).
  *
  * @example
  * ```ts
@@ -155,7 +155,7 @@ export function isSecretKey(
       return true;
     }
     if (SECRET_WORDS.has(word)) return true;
-    if (leaf && LEAF_SECRET_WORDS.has(word) && parts.length <= 2) return true;
+    if (leaf && LEAF_SECRET_WORDS.has(word) && next === undefined) return true;
     if (next === 'key' && KEY_QUALIFIERS.has(word)) return true;
   }
   return false;
@@ -257,8 +257,12 @@ export function createRedactor(options: RedactOptions = {}): Redactor {
   const patterns = options.secretPatterns ?? [];
   const allowKeys = options.allowKeys ?? [];
   const extra = (options.valuePatterns ?? []).map(globalCopy);
-  const isAllowed = (key: string): boolean =>
-    allowKeys.some((entry) => (typeof entry === 'string' ? entry === key : testRegExp(entry, key)));
+  const isAllowed = (key: string): boolean => {
+    const name = key.split(/[./]/).at(-1);
+    return allowKeys.some((entry) =>
+      typeof entry === 'string' ? entry === key || entry === name : testRegExp(entry, key),
+    );
+  };
   const secretKey = (key: string, leaf = false): boolean =>
     !isAllowed(key) && isSecretKey(key, patterns, { leaf });
   const pairValue = (match: string, lead: string, name: string, sep: string, value: string): string =>
@@ -378,4 +382,25 @@ export function redactError<T>(error: T, redactor: Redactor = defaultRedactor): 
     current = target.cause;
   }
   return error;
+}
+
+const ALLOWED_KEYS = Symbol.for('@mlflow-kit/core/allowed-keys');
+
+/**
+ * Marks a params object (or a dict to be written by `logDict`) with keys that an adapter's user allowed
+ * (`logConfig(..., { allowKeys })`), so the run does not redact them by name again. Values shaped like
+ * credentials are still redacted. Returns `value` itself.
+ */
+export function withAllowedKeys<T extends object>(value: T, keys: readonly (string | RegExp)[]): T {
+  if (keys.length > 0)
+    Object.defineProperty(value, ALLOWED_KEYS, { value: keys, enumerable: false, configurable: true });
+  return value;
+}
+
+/** The redactor for `value`: `base`, plus the keys {@link withAllowedKeys} allowed on it. */
+export function redactorFor(value: unknown, base: Redactor | false): Redactor | false {
+  if (base === false || typeof value !== 'object' || value === null) return base;
+  const keys = (value as { [ALLOWED_KEYS]?: readonly (string | RegExp)[] })[ALLOWED_KEYS];
+  if (keys === undefined) return base;
+  return createRedactor({ ...base.options, allowKeys: [...(base.options.allowKeys ?? []), ...keys] });
 }
