@@ -298,7 +298,7 @@ export class RecordingRun implements Run {
     } else {
       throw new MlflowValidationError(
         artifactFile,
-        'logImage takes PNG/JPEG bytes (Uint8Array) or an RGBA image { width, height, data }.',
+        `logImage for ${artifactFile} takes PNG/JPEG bytes (Uint8Array) or an RGBA image { width, height, data }.`,
       );
     }
     if (/\.png$/i.test(path) && !isPng(bytes)) {

@@ -213,7 +213,10 @@ const TOKEN_PREFIXES = new RegExp(
     'SG\\.[A-Za-z0-9_-]{16,}\\.[A-Za-z0-9_-]{16,}', // SendGrid
   ]
     .map((source) => `(?:${source})`)
-    .join('|'),
+    .join('|')
+    // A prefix counts only at the start of a word: `task-...` holds no OpenAI key.
+    .replace(/^/, '(?<![A-Za-z0-9])(?:')
+    .concat(')'),
   'g',
 );
 /** The built-in value patterns whose every match is replaced whole. */
@@ -281,13 +284,13 @@ export function createRedactor(options: RedactOptions = {}): Redactor {
           : match,
       );
     }
+    result = result.replace(AUTH_SCHEME, `$1$2${REDACTED}`);
     if (result.includes('=')) result = result.replace(KEY_VALUE, pairValue);
     if (result.includes(':')) {
       result = result.replace(KEY_COLON, (match, quote: string, name: string, sep: string, value: string) =>
         value.startsWith('//') ? match : pairValue(match, `${quote}`, `${name}${quote}`, sep, value),
       );
     }
-    result = result.replace(AUTH_SCHEME, `$1$2${REDACTED}`);
     result = result.replace(WEBHOOK, `$1/${REDACTED}`);
     for (const pattern of WHOLE_MATCH_PATTERNS) result = result.replace(pattern, REDACTED);
     for (const pattern of extra) result = result.replace(pattern, REDACTED);

@@ -183,7 +183,7 @@ export function normalizeArtifactPath(path: string, what = 'artifact path'): str
   if (path.startsWith('/') || path.startsWith('\\') || /^[A-Za-z]:[\\/]/.test(path)) {
     throw new MlflowValidationError(
       path,
-      `The ${what} is absolute: artifact paths are relative to the run's artifact root, such as "plots/loss.png". To upload a local file, pass it as the first argument of logArtifact.`,
+      `The ${what} ${JSON.stringify(path)} is absolute: artifact paths are relative to the run's artifact root, such as "plots/loss.png". To upload a local file, pass it as the first argument of logArtifact.`,
     );
   }
   const parts = path
@@ -193,7 +193,7 @@ export function normalizeArtifactPath(path: string, what = 'artifact path'): str
   if (parts.some((part) => part === '..')) {
     throw new MlflowValidationError(
       path,
-      `The ${what} contains "..": artifact paths must stay inside the run.`,
+      `The ${what} ${JSON.stringify(path)} contains "..": artifact paths must stay inside the run.`,
     );
   }
   return parts.join('/');
