@@ -22,7 +22,7 @@ print(json.dumps({"params": r.data.params, "config": open(p).read()}))
 }
 
 /** The same schema, built with whichever copy of zod the app uses. */
-function schemaOf(z: typeof zodAlt | typeof zod3v4) {
+function schemaOf(z: typeof zodAlt) {
   return z.object({
     lr: z.number(),
     hub: secret(z.string() as never) as unknown as ReturnType<typeof z.string>,
@@ -41,8 +41,8 @@ describe('secret marks are read from the schema whatever copy of zod made it', (
 
   it.each([
     ['zod 4.1 (zod-alt)', schemaOf(zodAlt)],
-    ["zod 3.25's zod/v4", schemaOf(zod3v4)],
-    ['the workspace zod', schemaOf(zodWorkspace as never)],
+    ["zod 3.25's zod/v4", schemaOf(zod3v4 as unknown as typeof zodAlt)],
+    ['the workspace zod', schemaOf(zodWorkspace as unknown as typeof zodAlt)],
   ])('redacts marked fields of a schema made by %s, in params and config.json', async (_name, schema) => {
     const run = await startRun({
       enabled: true,

@@ -1,9 +1,18 @@
 #!/usr/bin/env node
 import { parseArgs } from 'node:util';
-import { MlflowKitError } from '@mlflow-kit/core';
+import { MlflowKitError, redactText } from '@mlflow-kit/core';
 import { formatDoctorReport, runDoctor } from './doctor.js';
 import { formatRunsTable, listRuns } from './runs.js';
 import { formatSyncSummary, syncLocalRuns } from './sync.js';
+
+/** Everything the command prints passes through core's redaction: run names, params, URIs, errors. */
+function writeOut(text: string): void {
+  process.stdout.write(redactText(text));
+}
+
+function writeErr(text: string): void {
+  process.stderr.write(redactText(text));
+}
 
 const USAGE = `Usage: mlflow-kit <command> [options]
 
@@ -27,7 +36,7 @@ Commands:
 Credentials come from MLFLOW_TRACKING_USERNAME/MLFLOW_TRACKING_PASSWORD or MLFLOW_TRACKING_TOKEN.`;
 
 function fail(message: string): never {
-  process.stderr.write(`mlflow-kit: ${message}\n`);
+  writeErr(`mlflow-kit: ${message}\n`);
   process.exit(2);
 }
 
@@ -61,7 +70,7 @@ async function sync(args: string[]): Promise<number> {
     ...(concurrency !== undefined ? { concurrency } : {}),
     ...(values.quiet ? {} : { progressStream: process.stderr }),
   });
-  process.stdout.write(values.json ? `${JSON.stringify(summary)}\n` : `${formatSyncSummary(summary)}\n`);
+  writeOut(values.json ? `${JSON.stringify(summary)}\n` : `${formatSyncSummary(summary)}\n`);
   return summary.failed > 0 ? 1 : 0;
 }
 
@@ -73,7 +82,7 @@ async function doctor(args: string[]): Promise<number> {
   const report = await runDoctor(
     values['tracking-uri'] !== undefined ? { trackingUri: values['tracking-uri'] } : {},
   );
-  process.stdout.write(values.json ? `${JSON.stringify(report)}\n` : `${formatDoctorReport(report)}\n`);
+  writeOut(values.json ? `${JSON.stringify(report)}\n` : `${formatDoctorReport(report)}\n`);
   return report.ok ? 0 : 1;
 }
 
@@ -95,7 +104,7 @@ async function runs(args: string[]): Promise<number> {
     ...(values.experiment !== undefined ? { experimentName: values.experiment } : {}),
     ...(maxResults !== undefined ? { maxResults } : {}),
   });
-  process.stdout.write(values.json ? `${JSON.stringify(listed)}\n` : `${formatRunsTable(listed)}\n`);
+  writeOut(values.json ? `${JSON.stringify(listed)}\n` : `${formatRunsTable(listed)}\n`);
   return 0;
 }
 
@@ -112,7 +121,7 @@ async function main(argv: string[]): Promise<number> {
     case 'help':
     case '--help':
     case '-h':
-      process.stdout.write(`${USAGE}\n`);
+      writeOut(`${USAGE}\n`);
       return command === undefined ? 2 : 0;
     default:
       fail(`unknown command ${JSON.stringify(command)}\n\n${USAGE}`);
@@ -126,7 +135,7 @@ main(process.argv.slice(2)).then(
   (error: unknown) => {
     if (error instanceof TypeError && (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS'))
       fail(error.message);
-    process.stderr.write(
+    writeErr(
       `mlflow-kit: ${MlflowKitError.isInstance(error) ? error.message : error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
     );
     process.exitCode = 1;

@@ -139,7 +139,8 @@ export async function createRecordingRun(
   const record = await store.createRun({
     experimentId,
     startTime: Date.now(),
-    runName: options.runName,
+    runName:
+      options.runName === undefined || redactor === false ? options.runName : redactor.text(options.runName),
     userId,
     tags,
   });
