@@ -1,10 +1,19 @@
 #!/usr/bin/env node
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { MlflowKitError } from '@mlflow-kit/core';
+import { MlflowKitError, redactText } from '@mlflow-kit/core';
 import { formatDoctorReport, runDoctor } from './doctor.js';
 import { formatRunsTable, listRuns } from './runs.js';
 import { formatSyncSummary, syncLocalRuns } from './sync.js';
+
+/** Everything the command prints passes through core's redaction: run names, params, URIs, errors. */
+function writeOut(text: string): void {
+  process.stdout.write(redactText(text));
+}
+
+function writeErr(text: string): void {
+  process.stderr.write(redactText(text));
+}
 
 const USAGE = `Usage: mlflow-kit <command> [options]
        mlflow-kit --version
@@ -37,7 +46,7 @@ function packageVersion(): string {
 }
 
 function fail(message: string): never {
-  process.stderr.write(`mlflow-kit: ${message}\n`);
+  writeErr(`mlflow-kit: ${message}\n`);
   process.exit(2);
 }
 
@@ -71,7 +80,7 @@ async function sync(args: string[]): Promise<number> {
     ...(concurrency !== undefined ? { concurrency } : {}),
     ...(values.quiet ? {} : { progressStream: process.stderr }),
   });
-  process.stdout.write(values.json ? `${JSON.stringify(summary)}\n` : `${formatSyncSummary(summary)}\n`);
+  writeOut(values.json ? `${JSON.stringify(summary)}\n` : `${formatSyncSummary(summary)}\n`);
   return summary.failed > 0 ? 1 : 0;
 }
 
@@ -83,7 +92,7 @@ async function doctor(args: string[]): Promise<number> {
   const report = await runDoctor(
     values['tracking-uri'] !== undefined ? { trackingUri: values['tracking-uri'] } : {},
   );
-  process.stdout.write(values.json ? `${JSON.stringify(report)}\n` : `${formatDoctorReport(report)}\n`);
+  writeOut(values.json ? `${JSON.stringify(report)}\n` : `${formatDoctorReport(report)}\n`);
   return report.ok ? 0 : 1;
 }
 
@@ -105,7 +114,7 @@ async function runs(args: string[]): Promise<number> {
     ...(values.experiment !== undefined ? { experimentName: values.experiment } : {}),
     ...(maxResults !== undefined ? { maxResults } : {}),
   });
-  process.stdout.write(values.json ? `${JSON.stringify(listed)}\n` : `${formatRunsTable(listed)}\n`);
+  writeOut(values.json ? `${JSON.stringify(listed)}\n` : `${formatRunsTable(listed)}\n`);
   return 0;
 }
 
@@ -125,7 +134,7 @@ async function main(argv: string[]): Promise<number> {
     case 'help':
     case '--help':
     case '-h':
-      process.stdout.write(`${USAGE}\n`);
+      writeOut(`${USAGE}\n`);
       return command === undefined ? 2 : 0;
     default:
       fail(`unknown command ${JSON.stringify(command)}\n\n${USAGE}`);
@@ -139,7 +148,7 @@ main(process.argv.slice(2)).then(
   (error: unknown) => {
     if (error instanceof TypeError && (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS'))
       fail(error.message);
-    process.stderr.write(
+    writeErr(
       `mlflow-kit: ${MlflowKitError.isInstance(error) ? error.message : error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
     );
     process.exitCode = 1;

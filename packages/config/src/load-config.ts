@@ -1,9 +1,10 @@
 import { readFile } from 'node:fs/promises';
 import { extname, resolve } from 'node:path';
 import { MlflowConfigError } from '@mlflow-kit/core';
-import type { z } from 'zod';
+import type { z } from 'zod/v4';
+import { parseGuarded } from './internal/parse-guarded.js';
 import { configErrorFromIssues } from './internal/zod-issues.js';
-import { SchemaView } from './secret.js';
+import { assertSupportedSchema, SchemaView } from './secret.js';
 
 /** Options of {@link loadConfig}. */
 export interface LoadConfigOptions<S extends z.ZodType = z.ZodType> {
@@ -331,6 +332,7 @@ function parseArgv(argv: readonly string[]): { key: string; value: string | unde
  */
 export async function loadConfig<S extends z.ZodType>(options: LoadConfigOptions<S>): Promise<z.output<S>> {
   const { schema } = options;
+  assertSupportedSchema(schema);
   const view = SchemaView.of(schema);
   if (view === undefined) {
     throw new MlflowConfigError(
@@ -409,7 +411,7 @@ export async function loadConfig<S extends z.ZodType>(options: LoadConfigOptions
     }
   }
 
-  const result = await schema.safeParseAsync(tree);
+  const result = await parseGuarded(() => schema.safeParseAsync(tree));
   if (!result.success) {
     throw configErrorFromIssues(result.error.issues, {
       cause: result.error,

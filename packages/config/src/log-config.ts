@@ -7,11 +7,14 @@ import {
   normalizeArtifactPath,
   type Run,
   resolveEnabled,
+  withAllowedKeys,
 } from '@mlflow-kit/core';
-import type { z } from 'zod';
+import type { z } from 'zod/v4';
 import { type FlattenParamsOptions, flattenParams } from './flatten-params.js';
+import { parseGuarded } from './internal/parse-guarded.js';
 import { configErrorFromIssues } from './internal/zod-issues.js';
 import { type RedactOptions, redactConfig } from './redact.js';
+import { assertSupportedSchema } from './secret.js';
 
 /** What `logConfig` does with a param value longer than `maxValueLength`. */
 export type LongValueStrategy = 'truncate' | 'artifact' | 'error';
@@ -226,6 +229,7 @@ export async function logConfig(
   inputOrOptions?: unknown,
   maybeOptions?: LogConfigOptions,
 ): Promise<unknown> {
+  assertSupportedSchema(schemaOrConfig);
   const withSchema = isZodSchema(schemaOrConfig);
   const options = ((withSchema ? maybeOptions : inputOrOptions) ?? {}) as LogConfigOptions;
   applyDebugOption(options.debug);
@@ -233,7 +237,7 @@ export async function logConfig(
 
   let parsed: unknown;
   if (withSchema) {
-    const result = await schemaOrConfig.safeParseAsync(inputOrOptions);
+    const result = await parseGuarded(() => schemaOrConfig.safeParseAsync(inputOrOptions));
     if (!result.success) throw configErrorFromIssues(result.error.issues, { cause: result.error });
     parsed = result.data;
   } else {
@@ -263,11 +267,14 @@ export async function logConfig(
   if (!run.isRecording) return parsed;
 
   // Params first: a changed value throws here, before any artifact is overwritten.
-  run.logParams(prepared.params);
+  // The run redacts again with its own rules: the keys the user allowed here stay allowed there.
+  const allowKeys = options.allowKeys ?? [];
+  run.logParams(withAllowedKeys(prepared.params, allowKeys));
   await Promise.all(
     prepared.files.map(async (file) => {
       try {
-        if (file.kind === 'dict') await run.logDict(file.content, file.path);
+        if (file.kind === 'dict')
+          await run.logDict(withAllowedKeys(Object(file.content) as object, allowKeys), file.path);
         else await run.logText(String(file.content), file.path);
       } catch (error) {
         if (MlflowValidationError.isInstance(error)) throw error;

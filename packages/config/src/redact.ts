@@ -1,8 +1,15 @@
+import {
+  isSecretKey as coreIsSecretKey,
+  createRedactor,
+  MAX_DEPTH,
+  MlflowValidationError,
+  REDACTED,
+  redactText,
+} from '@mlflow-kit/core';
 import { circularError, joinPath, shapeOf } from './internal/values.js';
 import { SchemaView } from './secret.js';
 
-/** What redacted values are replaced with, in params and artifacts. */
-export const REDACTED = '***';
+export { REDACTED };
 
 /** Options of {@link redactConfig}; `logConfig` and `flattenParams` take the same fields. */
 export interface RedactOptions {
@@ -26,8 +33,15 @@ export interface RedactOptions {
    */
   allowKeys?: readonly (string | RegExp)[];
   /**
-   * Remove credentials from URLs inside every string value: `postgres://user:pass@host/db` becomes
-   * `postgres://***@host/db`, and secret-looking query parameters (`?token=...`) become `***`.
+   * More value patterns: every match inside any string value, whatever its key, becomes `***` (on top of
+   * core's built-in credential shapes).
+   * @defaultValue `[]`
+   */
+  valuePatterns?: readonly RegExp[];
+  /**
+   * Remove credential-shaped parts from every string value, whatever its key (core's value rules): URL
+   * user-info (`postgres://user:pass@host/db` becomes `postgres://***@host/db`), secret query parameters,
+   * `Password=` pairs, JWTs, PEM keys and well-known token prefixes.
    * @defaultValue `true`
    */
   redactUrls?: boolean;
@@ -41,147 +55,16 @@ export interface RedactResult {
   redactedPaths: string[];
 }
 
-const SECRET_WORDS = new Set([
-  'password',
-  'passwd',
-  'pwd',
-  'passphrase',
-  'secret',
-  'secrets',
-  'token',
-  'credential',
-  'credentials',
-  'creds',
-  'apikey',
-  'apikeys',
-  'authorization',
-  'bearer',
-  'cookie',
-  'privatekey',
-  'accesskey',
-  'sessionkey',
-  'clientsecret',
-  'dsn',
-]);
-const KEY_QUALIFIERS = new Set([
-  'api',
-  'private',
-  'access',
-  'signing',
-  'encryption',
-  'ssh',
-  'session',
-  'secret',
-  'license',
-]);
-/** Words before `token` that name a vocabulary item, as in tokenizer configs (`pad_token`, `eos_token`). */
-const VOCABULARY_TOKENS = new Set([
-  'pad',
-  'eos',
-  'bos',
-  'unk',
-  'cls',
-  'sep',
-  'mask',
-  'start',
-  'end',
-  'special',
-  'begin',
-  'stop',
-  'image',
-  'decoder',
-]);
-/** Words after `token` that make it a count, id or size (`token_id`, `token_dim`). */
-const TOKEN_MEASURES = new Set([
-  'id',
-  'ids',
-  'idx',
-  'index',
-  'count',
-  'len',
-  'length',
-  'type',
-  'dim',
-  'size',
-  'limit',
-  'budget',
-]);
-
-function words(key: string): string[] {
-  return key
-    .replace(/([A-Z]+)([A-Z][a-z])/g, '$1 $2')
-    .replace(/([a-z0-9])([A-Z])/g, '$1 $2')
-    .toLowerCase()
-    .split(/[^a-z0-9]+/)
-    .filter((word) => word !== '');
-}
-
 /**
- * Whether a key name looks like it holds a secret, by the built-in rule: it contains one of the words
- * password, passwd, pwd, passphrase, secret, token, credential(s), creds, apikey, authorization, bearer,
- * cookie, dsn, or a pair such as `api key`, `private key`, `access key` (in any of `snake_case`,
- * `camelCase`, `kebab-case` or `UPPER_CASE`). Vocabulary entries (`pad_token`, `eos_token`) and measures
- * (`token_id`, `max_tokens`, `tokenizer`) are not secrets.
- *
- * @example
- * ```ts
- * isSecretKey('openaiApiKey'); // true
- * isSecretKey('use_cls_token'); // false: a vocabulary token
- * isSecretKey('num_memory_tokens'); // false
- * ```
+ * Whether a key name looks like it holds a secret: core's rule (`isSecretKey` of `@mlflow-kit/core`),
+ * re-exported here. See core's README for the words.
  */
-export function isSecretKey(key: string, patterns: readonly (string | RegExp)[] = []): boolean {
-  for (const pattern of patterns) {
-    if (
-      typeof pattern === 'string'
-        ? key.toLowerCase().includes(pattern.toLowerCase())
-        : testRegExp(pattern, key)
-    )
-      return true;
-  }
-  const parts = words(key);
-  for (let index = 0; index < parts.length; index++) {
-    const word = parts[index]!;
-    const next = parts[index + 1];
-    if (word === 'token') {
-      const before = parts[index - 1];
-      if (
-        (before !== undefined && VOCABULARY_TOKENS.has(before)) ||
-        (next !== undefined && TOKEN_MEASURES.has(next))
-      )
-        continue;
-      return true;
-    }
-    if (SECRET_WORDS.has(word)) return true;
-    if (next === 'key' && KEY_QUALIFIERS.has(word)) return true;
-  }
-  return false;
-}
-
-function testRegExp(pattern: RegExp, text: string): boolean {
-  pattern.lastIndex = 0;
-  return pattern.test(text);
-}
-
-/** Query parameters that carry signatures in signed URLs (Azure SAS `sig`, S3 `X-Amz-Signature`). */
-const QUERY_SECRETS = new Set(['sig', 'signature']);
-
-function isSecretQueryName(name: string): boolean {
-  return isSecretKey(name) || words(name).some((word) => QUERY_SECRETS.has(word));
-}
+export const isSecretKey: typeof coreIsSecretKey = coreIsSecretKey;
 
 /**
- * The user-info of a URL runs to the LAST `@` before the host (as the URL spec reads it, and Python's
- * `rpartition('@')`), so a password holding `@`, `/`, `?` or `#` is removed whole. It does not run into a
- * second URL (`://`), nor past whitespace or quotes.
- */
-const URL_USERINFO = /\b([a-z][a-z0-9+.-]*:\/\/)((?:(?!:\/\/)[^\s'"])+)@(?=[^@\s'"/?#]*(?:[/?#\s'"]|$))/gi;
-const QUERY_PARAM = /([?&;])([^=&#\s'"]+)=([^&#\s'"]*)/g;
-
-/**
- * Removes credentials from every URL inside `text`: the user-info part (`user:pass@`, or a bare token
- * `ghp_xxx@`) becomes `***@`, and query parameters whose names look secret (`?api_key=...`,
- * `&token=...`, and the signatures of signed URLs: `sig`, `X-Amz-Signature`) get the value `***`. Text without URLs comes back unchanged.
+ * Removes credentials from every string: core's value rules (`redactText` of `@mlflow-kit/core`): URL
+ * user-info, secret query parameters and signatures, `Password=` pairs, JWTs, PEM keys and well-known token
+ * prefixes become `***`.
  *
  * @example
  * ```ts
@@ -189,24 +72,12 @@ const QUERY_PARAM = /([?&;])([^=&#\s'"]+)=([^&#\s'"]*)/g;
  * ```
  */
 export function redactUrlCredentials(text: string): string {
-  if (!text.includes('://')) return text;
-  let result = text.replace(URL_USERINFO, (match, scheme: string, userinfo: string) =>
-    userinfo === REDACTED ? match : `${scheme}${REDACTED}@`,
-  );
-  result = result.replace(QUERY_PARAM, (match, lead: string, name: string, value: string) =>
-    value !== '' && value !== REDACTED && isSecretQueryName(decodeSafely(name))
-      ? `${lead}${name}=${REDACTED}`
-      : match,
-  );
-  return result;
+  return redactText(text);
 }
 
-function decodeSafely(text: string): string {
-  try {
-    return decodeURIComponent(text);
-  } catch {
-    return text;
-  }
+function testRegExp(pattern: RegExp, text: string): boolean {
+  pattern.lastIndex = 0;
+  return pattern.test(text);
 }
 
 function allowed(name: string, path: string, allowKeys: readonly (string | RegExp)[]): boolean {
@@ -234,6 +105,7 @@ export function redactConfig(config: unknown, options: RedactOptions = {}): Reda
   const patterns = options.secretPatterns ?? [];
   const allowKeys = options.allowKeys ?? [];
   const redactUrls = options.redactUrls ?? true;
+  const redactor = createRedactor(options.valuePatterns ? { valuePatterns: options.valuePatterns } : {});
   const redactedPaths: string[] = [];
   const ancestors = new Map<object, string>();
 
@@ -242,13 +114,21 @@ export function redactConfig(config: unknown, options: RedactOptions = {}): Reda
     path: string,
     name: string | undefined,
     view: SchemaView | undefined,
+    depth: number,
   ): unknown => {
+    if (depth > MAX_DEPTH) {
+      throw new MlflowValidationError(
+        path,
+        `The config nests deeper than ${MAX_DEPTH} levels at "${path}": a config is a tree of settings, flatten it or log that part yourself.`,
+      );
+    }
     const shape = shapeOf(value, path);
     if (shape.kind === 'skip') return undefined;
+    const isLeaf = shape.kind === 'leaf';
     const byKey =
       name !== undefined &&
       !allowed(name, path, allowKeys) &&
-      (isSecretKey(name, patterns) ||
+      (coreIsSecretKey(name, patterns, { leaf: isLeaf }) ||
         patterns.some((pattern) => typeof pattern !== 'string' && testRegExp(pattern, path)));
     if (view?.isSecret === true && !(shape.kind === 'leaf' && shape.value === null)) {
       redactedPaths.push(path);
@@ -262,7 +142,7 @@ export function redactConfig(config: unknown, options: RedactOptions = {}): Reda
           return REDACTED;
         }
         if (!redactUrls) return leaf;
-        const clean = redactUrlCredentials(leaf);
+        const clean = redactor.text(leaf);
         if (clean !== leaf) redactedPaths.push(path);
         return clean;
       }
@@ -279,13 +159,19 @@ export function redactConfig(config: unknown, options: RedactOptions = {}): Reda
     try {
       if (shape.kind === 'list') {
         return shape.items.map((item, index) => {
-          const inner = visit(item, joinPath(path, String(index)), undefined, view?.child(String(index)));
+          const inner = visit(
+            item,
+            joinPath(path, String(index)),
+            undefined,
+            view?.child(String(index)),
+            depth + 1,
+          );
           return inner === undefined ? null : inner;
         });
       }
       const result: Record<string, unknown> = {};
       for (const [key, inner] of shape.entries) {
-        const redacted = visit(inner, joinPath(path, key), key, view?.child(key));
+        const redacted = visit(inner, joinPath(path, key), key, view?.child(key), depth + 1);
         if (redacted !== undefined) result[key] = redacted;
       }
       return result;
@@ -294,6 +180,6 @@ export function redactConfig(config: unknown, options: RedactOptions = {}): Reda
     }
   };
 
-  const value = visit(config, '', undefined, SchemaView.of(options.schema));
+  const value = visit(config, '', undefined, SchemaView.of(options.schema), 0);
   return { value, redactedPaths };
 }

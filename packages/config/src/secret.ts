@@ -1,5 +1,5 @@
-import type { z } from 'zod';
-import { globalRegistry } from 'zod';
+import { MlflowConfigError } from '@mlflow-kit/core';
+import type { z } from 'zod/v4';
 
 declare module 'zod/v4/core' {
   interface GlobalMeta {
@@ -14,9 +14,17 @@ export interface ConfigFieldMeta {
   secret?: boolean;
 }
 
+/**
+ * The mark {@link secret} leaves on a schema object, readable whatever copy of zod (or of this package)
+ * made it: a `Symbol.for` key is the same in every realm of the process.
+ */
+const SECRET_MARK = Symbol.for('@mlflow-kit/config/secret');
+
 /** Minimal view of a zod 4 schema's internals, enough to walk a schema tree. */
 interface SchemaNode {
   _zod: { def: Record<string, unknown> & { type: string } };
+  meta?: (...args: unknown[]) => unknown;
+  [SECRET_MARK]?: boolean;
 }
 
 function isSchema(value: unknown): value is SchemaNode {
@@ -29,8 +37,45 @@ function isSchema(value: unknown): value is SchemaNode {
 }
 
 /**
+ * Throws {@link MlflowConfigError} for a schema made by zod 3 (`import { z } from 'zod'` with zod 3.x):
+ * its fields' secret marks cannot be read. Zod 4, and zod 3.25+'s `zod/v4`, are supported.
+ */
+export function assertSupportedSchema(schema: unknown, option = 'schema'): void {
+  if (
+    typeof schema === 'object' &&
+    schema !== null &&
+    !('_zod' in schema) &&
+    '_def' in schema &&
+    typeof (schema as { safeParse?: unknown }).safeParse === 'function'
+  ) {
+    throw new MlflowConfigError(
+      `The \`${option}\` was made by zod 3, which @mlflow-kit/config does not read (its secret marks would be lost): use zod 4 (\`npm install zod@^4\`), or with zod 3.25 or newer import { z } from 'zod/v4'.`,
+      { setting: option },
+    );
+  }
+}
+
+/**
+ * The metadata of a schema, read through the schema's OWN zod (its `.meta()` method looks in the registry
+ * of the copy of zod that made it), so marks set with the app's zod are seen even when this package
+ * resolved another copy. zod/mini schemas, which have no `.meta()`, are read from zod's shared registry.
+ */
+function metadataOf(schema: SchemaNode): { secret?: unknown } | undefined {
+  if (typeof schema.meta === 'function') {
+    const meta = schema.meta();
+    return typeof meta === 'object' && meta !== null ? meta : undefined;
+  }
+  const shared = (globalThis as { __zod_globalRegistry?: { get(schema: unknown): unknown } })
+    .__zod_globalRegistry;
+  const meta = shared?.get(schema);
+  return typeof meta === 'object' && meta !== null ? meta : undefined;
+}
+
+/**
  * Marks a zod schema as secret, the same as `.meta({ secret: true })` (keeping metadata already set):
- * `logConfig` writes `***` instead of the value, in params and in the config artifacts.
+ * `logConfig` writes `***` instead of the value, in params and in the config artifacts. Works with any
+ * copy of zod 4 (and zod 3.25+'s `zod/v4`): the mark goes into the schema's own registry and onto the
+ * schema itself.
  *
  * @example
  * ```ts
@@ -44,7 +89,13 @@ function isSchema(value: unknown): value is SchemaNode {
  * ```
  */
 export function secret<T extends z.ZodType>(schema: T): T {
-  return schema.meta({ ...globalRegistry.get(schema), secret: true }) as T;
+  assertSupportedSchema(schema);
+  const node = schema as unknown as SchemaNode;
+  const marked = (
+    typeof node.meta === 'function' ? node.meta({ ...metadataOf(node), secret: true }) : schema
+  ) as T;
+  Object.defineProperty(marked, SECRET_MARK, { value: true, enumerable: false, configurable: true });
+  return marked;
 }
 
 const WRAPPERS: Record<string, readonly string[]> = {
@@ -85,8 +136,7 @@ function expand(schema: SchemaNode, into: SchemaNode[] = [], depth = 0): SchemaN
 }
 
 function markedSecret(schema: SchemaNode): boolean {
-  const meta = globalRegistry.get(schema as unknown as z.ZodType);
-  return meta?.secret === true;
+  return schema[SECRET_MARK] === true || metadataOf(schema)?.secret === true;
 }
 
 /**

@@ -1,4 +1,5 @@
 import { globals } from './internal/global.js';
+import { redactError, redactText } from './redact.js';
 
 /** Severity of a diagnostic message. */
 export type DiagLevel = 'error' | 'warn' | 'info' | 'debug';
@@ -31,7 +32,13 @@ function emit(level: DiagLevel, message: string, args: unknown[]): void {
   const current = state();
   if (!current.logger || LEVELS[level] > LEVELS[current.level]) return;
   try {
-    current.logger[level](`[mlflow-kit] ${message}`, ...args);
+    // Diagnostics leave the process like params do: credentials in them are redacted, errors included.
+    current.logger[level](
+      `[mlflow-kit] ${redactText(message)}`,
+      ...args.map((arg) =>
+        typeof arg === 'string' ? redactText(arg) : arg instanceof Error ? redactError(arg) : arg,
+      ),
+    );
   } catch {
     // A broken logger must never break the host program.
   }

@@ -1,3 +1,5 @@
+import { redactError, redactText } from './redact.js';
+
 const ERROR_MARKER = Symbol.for('@mlflow-kit/core/error');
 const API_ERROR_MARKER = Symbol.for('@mlflow-kit/core/api-error');
 const CONFIG_ERROR_MARKER = Symbol.for('@mlflow-kit/core/config-error');
@@ -7,14 +9,16 @@ const VALIDATION_ERROR_MARKER = Symbol.for('@mlflow-kit/core/validation-error');
  * Base class of every error thrown by mlflow-kit. Use {@link MlflowKitError.isInstance} rather than
  * `instanceof`, so that two copies of the package in one process still recognise each other's errors.
  *
- * Messages never contain credentials.
+ * Messages never contain credentials: the message, and every error of its `cause` chain, pass through
+ * core's redaction (`redactText`, `redactError`) when the error is made.
  */
 export class MlflowKitError extends Error {
   readonly [ERROR_MARKER] = true;
 
   constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
+    super(redactText(message), options);
     this.name = 'MlflowKitError';
+    if (options?.cause !== undefined) redactError(options.cause);
   }
 
   /** Whether `error` is an {@link MlflowKitError}, from this or any other copy of the package. */
@@ -66,7 +70,7 @@ export class MlflowApiError extends MlflowKitError {
     this.endpoint = options.endpoint;
     this.status = options.status;
     this.errorCode = options.errorCode;
-    this.serverMessage = options.serverMessage;
+    this.serverMessage = redactText(options.serverMessage);
     this.retryable = options.retryable;
   }
 
@@ -109,7 +113,7 @@ export class MlflowValidationError extends MlflowKitError {
   constructor(key: string, message: string, options?: { cause?: unknown }) {
     super(message, options);
     this.name = 'MlflowValidationError';
-    this.key = key;
+    this.key = redactText(key);
   }
 
   /** Whether `error` is an {@link MlflowValidationError}. */

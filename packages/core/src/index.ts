@@ -10,12 +10,28 @@ export {
 } from './errors.js';
 export { applyDebugOption } from './internal/apply-debug-option.js';
 export { globalPart } from './internal/global.js';
+export { MAX_DEPTH, toJsonValue } from './internal/json-value.js';
 export { chunkBatch } from './internal/log-batch-chunks.js';
 export { encodePng } from './internal/png.js';
 export { closeStores, getStore } from './internal/store-factory.js';
 export { type TlsConnectOptions, tlsConnectOptions } from './internal/tls.js';
 export { NOOP_RUN } from './noop-run.js';
 export { RecordingRun, toTable } from './recording-run.js';
+export {
+  createRedactor,
+  defaultRedactor,
+  isSecretKey,
+  keyWords,
+  LEAF_SECRET_WORDS,
+  REDACTED,
+  type RedactOptions,
+  type Redactor,
+  redactError,
+  redactorFor,
+  redactText,
+  redactUrl,
+  withAllowedKeys,
+} from './redact.js';
 export {
   type ReplayedRun,
   type ReplayOptions,
@@ -38,8 +54,8 @@ export {
   type EnabledSource,
   parseBooleanEnv,
   type ResolvedSettings,
-  redactUrl,
   resolveEnabled,
+  resolveExitTimeoutMs,
   resolveSettings,
   type TrackingOptions,
 } from './settings.js';
@@ -77,11 +93,13 @@ export type {
   ViewType,
 } from './types.js';
 export {
+  isPlausibleTimestamp,
   type KeyKind,
   keyProblem,
   LIMITS,
   normalizeArtifactPath,
   sanitizeKey,
+  TIMESTAMP_RANGE,
   toMetricValue,
   toParamString,
   validateKey,

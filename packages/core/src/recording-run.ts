@@ -3,13 +3,16 @@ import { basename, join, relative } from 'node:path';
 import { contextState } from './context.js';
 import { diag } from './diag.js';
 import { MlflowKitError, MlflowValidationError } from './errors.js';
+import { toJsonValue } from './internal/json-value.js';
 import { untrackRun } from './internal/lifecycle.js';
 import { encodePng, isPng } from './internal/png.js';
+import { defaultRedactor, type Redactor, redactorFor } from './redact.js';
 import type { EndRunOptions, ImageDataLike, LogMetricOptions, ParamValue, Run, TableInput } from './run.js';
 import { RunLogger, type RunLoggerOptions, type RunLoggerStats } from './run-logger.js';
 import type { TrackingStore } from './store.js';
 import type { Metric, RunInfo } from './types.js';
 import {
+  isPlausibleTimestamp,
   LIMITS,
   normalizeArtifactPath,
   toMetricValue,
@@ -21,7 +24,6 @@ import {
 
 const encoder = new TextEncoder();
 // Error messages must not carry credentials: values of keys that look secret are not quoted.
-const SECRET_KEY = /pass(word|wd)?|secret|token|api[-_ .]?key|private[-_ .]?key|credential|auth/i;
 
 function truncated(kind: 'param' | 'tag', key: string, value: string, limit: number): string {
   if (value.length <= limit) return value;
@@ -69,6 +71,12 @@ export interface RecordingRunOptions extends RunLoggerOptions {
   existingParams?: Record<string, string>;
   /** Tags already on the run (a resumed run). */
   existingTags?: Record<string, string>;
+  /**
+   * Redacts params, tags and the artifacts the run writes (`logDict`, `logText`, `logTable`), or `false`
+   * to store params and tags verbatim (the user's `redact: false`).
+   * @defaultValue the built-in rules
+   */
+  redactor?: Redactor | false;
 }
 
 /** A run that records to a store. Made by `startRun`; adapters see it only as {@link Run}. */
@@ -85,6 +93,7 @@ export class RecordingRun implements Run {
   private readonly metricKeys = new Set<string>();
   private loggedArtifacts: { path: string; type: string }[] = [];
   private ended: Promise<void> | undefined;
+  private readonly redactor: Redactor | false;
 
   constructor(
     readonly store: TrackingStore,
@@ -98,6 +107,12 @@ export class RecordingRun implements Run {
     this.url = store.runUrl(info.experimentId, info.runId);
     this.parentRunId = options.parentRunId;
     this.logger = new RunLogger(store, info.runId, options);
+    this.redactor = options.redactor ?? defaultRedactor;
+    if (this.redactor === false) {
+      diag.warn(
+        `REDACTION IS OFF for run ${info.runId} (redact: false): params and tags are stored verbatim, secrets included. Turn it back on unless every value is known to be clean.`,
+      );
+    }
     for (const [key, value] of Object.entries(options.existingParams ?? {})) this.params.set(key, value);
     const logged = options.existingTags?.['mlflow.loggedArtifacts'];
     if (logged) {
@@ -126,19 +141,18 @@ export class RecordingRun implements Run {
   logParams(params: Record<string, ParamValue>): void {
     const fresh: { key: string; value: string }[] = [];
     const seen = new Map<string, string>();
+    const redactor = redactorFor(params, this.redactor);
     // Check everything before queueing anything, so a bad entry leaves no half-logged set behind.
     for (const [key, raw] of Object.entries(params)) {
       validateKey('param', key);
-      const value = truncated('param', key, toParamString(key, raw), LIMITS.maxParamValueLength);
+      const value = truncated('param', key, toParamString(key, raw, redactor), LIMITS.maxParamValueLength);
       const existing = this.params.get(key) ?? seen.get(key);
       if (existing === value) continue;
       if (existing !== undefined) {
-        const [was, now] = SECRET_KEY.test(key)
-          ? ['***', '***']
-          : [JSON.stringify(existing), JSON.stringify(value)];
+        // Neither value is quoted: either may hold a credential the rules do not know.
         throw new MlflowValidationError(
           key,
-          `Param "${key}" was already logged as ${was} and cannot change to ${now}: MLflow params are write-once. Log the new value under another key, or start a new run.`,
+          `Param "${key}" was already logged with another value and cannot change: MLflow params are write-once. Log the new value under another key, or start a new run.`,
         );
       }
       seen.set(key, value);
@@ -181,7 +195,7 @@ export class RecordingRun implements Run {
       this.metricKeys.add(key);
     }
     if (!Number.isSafeInteger(step)) validateStep(key, step);
-    if (!Number.isSafeInteger(timestamp) || timestamp < 0) validateTimestamp(key, timestamp);
+    if (!isPlausibleTimestamp(timestamp)) validateTimestamp(key, timestamp);
   }
 
   setTag(key: string, value: ParamValue): void {
@@ -192,13 +206,24 @@ export class RecordingRun implements Run {
     const entries: { key: string; value: string }[] = [];
     for (const [key, raw] of Object.entries(tags)) {
       validateKey('tag', key);
-      entries.push({ key, value: truncated('tag', key, toParamString(key, raw), LIMITS.maxTagValueLength) });
+      entries.push({
+        key,
+        value: truncated('tag', key, toParamString(key, raw, this.redactor), LIMITS.maxTagValueLength),
+      });
     }
     this.logger.addTags(entries);
   }
 
   async logArtifact(localPath: string, artifactPath?: string): Promise<void> {
-    const info = await stat(localPath);
+    let info: Awaited<ReturnType<typeof stat>>;
+    try {
+      info = await stat(localPath);
+    } catch (cause) {
+      throw new MlflowKitError(
+        `logArtifact cannot read the local file ${localPath} (${(cause as NodeJS.ErrnoException).code ?? 'unreadable'}): pass the path of an existing file.`,
+        { cause },
+      );
+    }
     if (info.isDirectory()) {
       throw new MlflowKitError(
         `${localPath} is a directory: use logArtifacts(dir, artifactPath) to upload a directory.`,
@@ -224,17 +249,20 @@ export class RecordingRun implements Run {
   }
 
   async logText(text: string, artifactFile: string): Promise<void> {
-    await this.upload(this.join(undefined, artifactFile), { bytes: encoder.encode(text) });
+    const clean = this.redactor === false ? text : this.redactor.text(text);
+    await this.upload(this.join(undefined, artifactFile), { bytes: encoder.encode(clean) });
   }
 
   async logDict(value: unknown, artifactFile: string): Promise<void> {
     const path = this.join(undefined, artifactFile);
+    // Artifacts we write are redacted like params, and converted by the same JSON rule (cycles refused).
+    const data = toJsonValue(value, redactorFor(value, this.redactor), artifactFile);
     let text: string;
     if (/\.ya?ml$/i.test(path)) {
       const { stringify } = await import('yaml');
-      text = stringify(value, { sortMapEntries: false });
+      text = stringify(data, { sortMapEntries: false });
     } else {
-      text = `${JSON.stringify(value, (_, inner: unknown) => (typeof inner === 'bigint' ? inner.toString() : inner), 2)}\n`;
+      text = `${JSON.stringify(data, null, 2)}\n`;
     }
     await this.upload(path, { bytes: encoder.encode(text) });
   }
@@ -270,7 +298,7 @@ export class RecordingRun implements Run {
     } else {
       throw new MlflowValidationError(
         artifactFile,
-        'logImage takes PNG/JPEG bytes (Uint8Array) or an RGBA image { width, height, data }.',
+        `logImage for ${artifactFile} takes PNG/JPEG bytes (Uint8Array) or an RGBA image { width, height, data }.`,
       );
     }
     if (/\.png$/i.test(path) && !isPng(bytes)) {

@@ -37,7 +37,7 @@ describe('resolveSettings', () => {
   it('rejects a malformed number, naming the variable', () => {
     expect(() => resolveSettings({}, { MLFLOW_HTTP_REQUEST_TIMEOUT: 'soon' })).toThrow(
       new MlflowConfigError(
-        'MLFLOW_HTTP_REQUEST_TIMEOUT="soon" is not valid: set it to a number of at least 0.001.',
+        'The environment variable MLFLOW_HTTP_REQUEST_TIMEOUT is not valid: set it to a number of at least 0.001, or unset it (or pass `requestTimeoutSeconds`, which wins).',
         {
           setting: 'MLFLOW_HTTP_REQUEST_TIMEOUT',
         },

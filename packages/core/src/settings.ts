@@ -1,6 +1,8 @@
 import { isAbsolute, resolve } from 'node:path';
 import { MlflowConfigError } from './errors.js';
+import { loadSetting, parseNumber } from './internal/load-setting.js';
 import { resolveStoreUri, type UriStoreKind } from './internal/store-kinds.js';
+import { createRedactor, defaultRedactor, type RedactOptions, type Redactor, redactUrl } from './redact.js';
 import type { TrackingStore } from './store.js';
 
 /**
@@ -46,6 +48,14 @@ export interface TrackingOptions {
   debug?: boolean;
   /** A store to use instead of one built from the URI (tests, custom backends). */
   store?: TrackingStore;
+  /**
+   * How params and tags are redacted before they leave the process (see core's README for the rules):
+   * `true` for the built-in rules, an options object to add key or value patterns and to allow keys, or
+   * `false` to store params and tags verbatim (a warning says so once per run; errors, diagnostics and
+   * the URI stay redacted whatever this says).
+   * @defaultValue `true`
+   */
+  redact?: boolean | RedactOptions;
 }
 
 /** How tracking was switched on or off, for `mlflow-kit doctor` and debug output. */
@@ -75,6 +85,8 @@ export interface ResolvedSettings {
   backoffJitterMs: number;
   headers: Record<string, string>;
   debug: boolean;
+  /** The redactor for params and tags, or `false` when the user turned redaction off. */
+  redactor: Redactor | false;
 }
 
 type Env = Record<string, string | undefined>;
@@ -82,50 +94,61 @@ type Env = Record<string, string | undefined>;
 const TRUE_WORDS = new Set(['1', 'true', 'yes', 'on']);
 const FALSE_WORDS = new Set(['0', 'false', 'no', 'off', '']);
 
+function parseBoolean(text: string): boolean | undefined {
+  const word = text.trim().toLowerCase();
+  if (TRUE_WORDS.has(word)) return true;
+  if (FALSE_WORDS.has(word)) return false;
+  return undefined;
+}
+
 /** Parses a boolean environment variable, or throws a {@link MlflowConfigError} naming it. */
 export function parseBooleanEnv(name: string, value: string | undefined): boolean | undefined {
   if (value === undefined) return undefined;
-  const word = value.trim().toLowerCase();
-  if (TRUE_WORDS.has(word)) return true;
-  if (FALSE_WORDS.has(word)) return false;
+  const parsed = parseBoolean(value);
+  if (parsed !== undefined) return parsed;
   throw new MlflowConfigError(
-    `${name}=${JSON.stringify(value)} is not a boolean: set it to 1, true or yes to turn it on, or 0, false or no to turn it off.`,
+    `${name} is not a boolean: set it to 1, true or yes to turn it on, or 0, false or no to turn it off.`,
     { setting: name },
   );
 }
 
-function parseNumberEnv(
-  name: string,
-  value: string | undefined,
-  { min, integer }: { min: number; integer: boolean },
-): number | undefined {
-  if (value === undefined || value.trim() === '') return undefined;
-  const parsed = Number(value);
-  if (!Number.isFinite(parsed) || parsed < min || (integer && !Number.isInteger(parsed))) {
-    throw new MlflowConfigError(
-      `${name}=${JSON.stringify(value)} is not valid: set it to ${integer ? 'a whole number' : 'a number'} of at least ${min}.`,
-      { setting: name },
-    );
-  }
-  return parsed;
+function booleanSetting(
+  option: boolean | undefined,
+  optionName: string,
+  variable: string,
+  env: Env,
+): boolean | undefined {
+  return loadSetting({
+    option,
+    optionName,
+    variable,
+    env,
+    parse: parseBoolean,
+    check: (value) => typeof value === 'boolean',
+    expected: '1, true or yes to turn it on, or 0, false or no to turn it off',
+  });
 }
 
-function checkNumberOption(
-  name: string,
-  value: number | undefined,
-  min: number,
-  integer: boolean,
+function numberSetting(
+  option: number | undefined,
+  optionName: string,
+  variable: string,
+  env: Env,
+  { min, integer }: { min: number; integer: boolean },
 ): number | undefined {
-  if (value === undefined) return undefined;
-  if (!Number.isFinite(value) || value < min || (integer && !Number.isInteger(value))) {
-    throw new MlflowConfigError(
-      `Option \`${name}\` is ${value}: pass ${integer ? 'a whole number' : 'a number'} of at least ${min}.`,
-      {
-        setting: name,
-      },
-    );
-  }
-  return value;
+  return loadSetting({
+    option,
+    optionName,
+    variable,
+    env,
+    parse: parseNumber,
+    check: (value) =>
+      typeof value === 'number' &&
+      Number.isFinite(value) &&
+      value >= min &&
+      (!integer || Number.isInteger(value)),
+    expected: `${integer ? 'a whole number' : 'a number'} of at least ${min}`,
+  });
 }
 
 /** Whether tracking is on for these options and environment, and why. Cheap: reads no files. */
@@ -142,14 +165,45 @@ export function resolveEnabled(
   return { enabled: false, source: 'default' };
 }
 
-/** Removes `user:password@` from a URL so it can appear in messages. */
-export function redactUrl(uri: string): string {
-  return uri.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/@\s]*@/i, '$1***@');
+/**
+ * How long a signal or the end of the program waits for open runs to flush, in milliseconds, from
+ * `MLFLOW_KIT_EXIT_TIMEOUT` (seconds). Throws {@link MlflowConfigError} when the variable is not a
+ * number of at least 0.
+ * @defaultValue 10 seconds
+ */
+export function resolveExitTimeoutMs(env: Env = process.env): number {
+  const seconds = numberSetting(undefined, 'exitTimeoutSeconds', 'MLFLOW_KIT_EXIT_TIMEOUT', env, {
+    min: 0,
+    integer: false,
+  });
+  return (seconds ?? 10) * 1000;
+}
+
+export { redactUrl } from './redact.js';
+
+/** `127.0.0.1:5000`, `localhost:5000/prefix`, `mlflow.internal:443`: a server address without `http://`. */
+const HOST_PORT = /^(?:[a-z0-9-]+(?:\.[a-z0-9-]+)*|\[[0-9a-f:.]+\]):\d{1,5}(?:[/?#]|$)/i;
+
+function checkTrackingUri(uri: string, source: string): void {
+  const fix = source === 'trackingUri' ? 'pass `trackingUri` as' : 'set MLFLOW_TRACKING_URI to';
+  if (uri.trim() !== uri) {
+    throw new MlflowConfigError(
+      `The tracking URI from ${source} has spaces or line breaks at its start or end: ${fix} the URI alone, such as http://127.0.0.1:5000.`,
+      { setting: source },
+    );
+  }
+  if (HOST_PORT.test(uri)) {
+    throw new MlflowConfigError(
+      `The tracking URI from ${source} looks like host:port without a scheme: ${fix} http://${redactUrl(uri)} (or https://), or use a path such as ./mlruns for the local store.`,
+      { setting: source },
+    );
+  }
 }
 
 /**
  * Applies environment variables and defaults to `options`. Throws {@link MlflowConfigError} for a
- * setting that cannot work (an unknown URI scheme, both TLS options, a malformed number).
+ * setting that cannot work (an unknown URI scheme, a URI without a scheme, both TLS options, a malformed
+ * number or boolean, a password without a user name).
  */
 export function resolveSettings(options: TrackingOptions = {}, env: Env = process.env): ResolvedSettings {
   const { enabled, source: enabledSource } = resolveEnabled(options, env);
@@ -162,6 +216,8 @@ export function resolveSettings(options: TrackingOptions = {}, env: Env = proces
         ? 'MLFLOW_TRACKING_URI'
         : 'default';
   if (trackingUri !== undefined && trackingUri.trim() === '') trackingUri = undefined;
+  if (trackingUri !== undefined)
+    checkTrackingUri(trackingUri, trackingUriSource === 'option' ? 'trackingUri' : 'MLFLOW_TRACKING_URI');
   trackingUri ??= './mlruns';
 
   let username = options.username ?? env.MLFLOW_TRACKING_USERNAME;
@@ -179,10 +235,15 @@ export function resolveSettings(options: TrackingOptions = {}, env: Env = proces
   username ??= uriUsername;
   password ??= uriPassword;
 
+  if (password && !username) {
+    throw new MlflowConfigError(
+      'A tracking password is set (MLFLOW_TRACKING_PASSWORD or `password`) without a user name: set MLFLOW_TRACKING_USERNAME (or pass `username`) too, or use MLFLOW_TRACKING_TOKEN for a bearer token.',
+      { setting: 'MLFLOW_TRACKING_USERNAME' },
+    );
+  }
+
   const insecureTls =
-    options.insecureTls ??
-    parseBooleanEnv('MLFLOW_TRACKING_INSECURE_TLS', env.MLFLOW_TRACKING_INSECURE_TLS) ??
-    false;
+    booleanSetting(options.insecureTls, 'insecureTls', 'MLFLOW_TRACKING_INSECURE_TLS', env) ?? false;
   const serverCertPath = options.serverCertPath ?? env.MLFLOW_TRACKING_SERVER_CERT_PATH;
   if (insecureTls && serverCertPath) {
     throw new MlflowConfigError(
@@ -193,39 +254,39 @@ export function resolveSettings(options: TrackingOptions = {}, env: Env = proces
   const clientCertPath = options.clientCertPath ?? env.MLFLOW_TRACKING_CLIENT_CERT_PATH;
 
   const timeoutSeconds =
-    checkNumberOption('requestTimeoutSeconds', options.requestTimeoutSeconds, 0.001, false) ??
-    parseNumberEnv('MLFLOW_HTTP_REQUEST_TIMEOUT', env.MLFLOW_HTTP_REQUEST_TIMEOUT, {
-      min: 0.001,
-      integer: false,
-    }) ??
-    120;
+    numberSetting(
+      options.requestTimeoutSeconds,
+      'requestTimeoutSeconds',
+      'MLFLOW_HTTP_REQUEST_TIMEOUT',
+      env,
+      {
+        min: 0.001,
+        integer: false,
+      },
+    ) ?? 120;
   const maxRetries = Math.min(
     10,
-    checkNumberOption('maxRetries', options.maxRetries, 0, true) ??
-      parseNumberEnv('MLFLOW_HTTP_REQUEST_MAX_RETRIES', env.MLFLOW_HTTP_REQUEST_MAX_RETRIES, {
-        min: 0,
-        integer: true,
-      }) ??
-      7,
+    numberSetting(options.maxRetries, 'maxRetries', 'MLFLOW_HTTP_REQUEST_MAX_RETRIES', env, {
+      min: 0,
+      integer: true,
+    }) ?? 7,
   );
   const backoffFactor = Math.min(
     120,
-    checkNumberOption('backoffFactor', options.backoffFactor, 0, false) ??
-      parseNumberEnv('MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR', env.MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR, {
-        min: 0,
-        integer: false,
-      }) ??
-      2,
-  );
-  const backoffJitter =
-    checkNumberOption('backoffJitter', options.backoffJitter, 0, false) ??
-    parseNumberEnv('MLFLOW_HTTP_REQUEST_BACKOFF_JITTER', env.MLFLOW_HTTP_REQUEST_BACKOFF_JITTER, {
+    numberSetting(options.backoffFactor, 'backoffFactor', 'MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR', env, {
       min: 0,
       integer: false,
-    }) ??
-    1;
+    }) ?? 2,
+  );
+  const backoffJitter =
+    numberSetting(options.backoffJitter, 'backoffJitter', 'MLFLOW_HTTP_REQUEST_BACKOFF_JITTER', env, {
+      min: 0,
+      integer: false,
+    }) ?? 1;
 
-  const debug = options.debug ?? parseBooleanEnv('MLFLOW_KIT_DEBUG', env.MLFLOW_KIT_DEBUG) ?? false;
+  const debug = booleanSetting(options.debug, 'debug', 'MLFLOW_KIT_DEBUG', env) ?? false;
+  // Checked now so a typo fails at start, not when the program exits.
+  resolveExitTimeoutMs(env);
 
   const resolved: ResolvedSettings = {
     enabled,
@@ -240,6 +301,12 @@ export function resolveSettings(options: TrackingOptions = {}, env: Env = proces
     backoffJitterMs: backoffJitter * 1000,
     headers: { ...options.headers },
     debug,
+    redactor:
+      options.redact === false
+        ? false
+        : options.redact === undefined || options.redact === true
+          ? defaultRedactor
+          : createRedactor(options.redact),
   };
   if (localPath !== undefined) resolved.localPath = localPath;
   if (username) resolved.username = username;

@@ -48,7 +48,7 @@ describe('opt-in', () => {
     vi.stubEnv('MLFLOW_KIT_ENABLED', 'maybe');
     await expect(startRun({ store })).rejects.toThrow(
       new MlflowConfigError(
-        'MLFLOW_KIT_ENABLED="maybe" is not a boolean: set it to 1, true or yes to turn it on, or 0, false or no to turn it off.',
+        'MLFLOW_KIT_ENABLED is not a boolean: set it to 1, true or yes to turn it on, or 0, false or no to turn it off.',
         { setting: 'MLFLOW_KIT_ENABLED' },
       ),
     );
@@ -139,7 +139,7 @@ describe('startRun', () => {
     expect(() => resumed.logParam('lr', 0.2)).toThrow(
       new MlflowValidationError(
         'lr',
-        'Param "lr" was already logged as "0.1" and cannot change to "0.2": MLflow params are write-once. Log the new value under another key, or start a new run.',
+        'Param "lr" was already logged with another value and cannot change: MLflow params are write-once. Log the new value under another key, or start a new run.',
       ),
     );
     await resumed.end();
@@ -192,24 +192,31 @@ describe('run logging', () => {
   it('queues log calls and sends them on flush', async () => {
     const run = await startRun(on());
     run.logParams({ lr: 0.01, layers: [64, 32], optimizer: 'adam' });
-    run.logMetrics({ loss: 0.5, acc: Number.NaN }, { step: 3, timestamp: 1000 });
+    run.logMetrics({ loss: 0.5, acc: Number.NaN }, { step: 3, timestamp: 1_700_000_000_000 });
     run.setTags({ stage: 'dev' });
     expect(store.batches).toHaveLength(0);
     await run.flush();
     const [record] = store.runs();
     expect(record!.data.params).toEqual({ lr: '0.01', layers: '[64,32]', optimizer: 'adam' });
-    expect(record!.history.loss).toEqual([{ key: 'loss', value: 0.5, timestamp: 1000, step: 3 }]);
+    expect(record!.history.loss).toEqual([
+      { key: 'loss', value: 0.5, timestamp: 1_700_000_000_000, step: 3 },
+    ]);
     expect(record!.history.acc![0]!.value).toBeNaN();
     expect(record!.data.tags.stage).toBe('dev');
     await run.end();
   });
 
-  it('does not quote the values of a secret-looking param in the write-once error', async () => {
+  it('stores a secret-looking param as *** and never quotes either value in the write-once error', async () => {
     const run = await startRun(on());
     run.logParam('db_password', 'hunter2');
-    expect(() => run.logParam('db_password', 'hunter3')).toThrow(
-      'Param "db_password" was already logged as *** and cannot change to ***: MLflow params are write-once.',
+    // Both values are stored as ***, so logging again changes nothing on the server.
+    run.logParam('db_password', 'hunter3');
+    run.logParam('db_url', 'postgres://u:pw1@h/db');
+    expect(() => run.logParam('db_url', 'postgres://u:pw1@h/other')).toThrow(
+      'Param "db_url" was already logged with another value and cannot change: MLflow params are write-once.',
     );
+    await run.flush();
+    expect(store.runs()[0]!.data.params).toEqual({ db_password: '***', db_url: 'postgres://***@h/db' });
     await run.end();
   });
 

@@ -94,8 +94,10 @@ export async function createRecordingRun(
   applyDebugOption(settings.debug);
   const store = options.store ?? (await getStore(settings));
   const active = getActiveRun();
-  const loggerOptions =
-    options.flushIntervalMs !== undefined ? { flushIntervalMs: options.flushIntervalMs } : {};
+  const loggerOptions = {
+    redactor: settings.redactor,
+    ...(options.flushIntervalMs !== undefined ? { flushIntervalMs: options.flushIntervalMs } : {}),
+  };
 
   let resumeId = options.runId;
   if (resumeId === undefined && env.MLFLOW_RUN_ID) {
@@ -141,11 +143,14 @@ export async function createRecordingRun(
   const tags: Record<string, string> = { ...defaultRunTags(), ...options.tags };
   if (parentRunId !== undefined) tags['mlflow.parentRunId'] = parentRunId;
   if (options.description !== undefined) tags['mlflow.note.content'] = options.description;
+  const { redactor } = settings;
+  if (redactor !== false) for (const key in tags) tags[key] = redactor.value(key, tags[key]!);
   const userId = tags['mlflow.user'] ?? 'unknown';
   const record = await store.createRun({
     experimentId,
     startTime: Date.now(),
-    runName: options.runName,
+    runName:
+      options.runName === undefined || redactor === false ? options.runName : redactor.text(options.runName),
     userId,
     tags,
   });

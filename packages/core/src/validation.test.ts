@@ -60,7 +60,9 @@ describe('values', () => {
   });
 
   it('rejects strings and booleans as metrics', () => {
-    expect(() => toMetricValue('loss', '0.5')).toThrow('Metric "loss" must be a number, got "0.5" (string).');
+    expect(() => toMetricValue('loss', '0.5')).toThrow(
+      'Metric "loss" must be a number, got a string: pass a number.',
+    );
     expect(() => toMetricValue('loss', true)).toThrow('must be a number');
   });
 
@@ -84,7 +86,9 @@ describe('values', () => {
   it('rejects a circular param value naming the key', () => {
     const cyclic: Record<string, unknown> = {};
     cyclic.self = cyclic;
-    expect(() => toParamString('cfg', cyclic)).toThrow('Value of "cfg" cannot be turned into JSON');
+    expect(() => toParamString('cfg', cyclic)).toThrow(
+      'refers back to one of its own parents (a cycle): it must be a tree at "cfg.self"',
+    );
   });
 
   it('keeps artifact paths inside the run', () => {

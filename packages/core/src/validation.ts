@@ -1,4 +1,6 @@
 import { MlflowValidationError } from './errors.js';
+import { toJsonValue } from './internal/json-value.js';
+import type { Redactor } from './redact.js';
 
 /** MLflow's limits, from `mlflow/utils/validation.py`. */
 export const LIMITS = {
@@ -96,16 +98,9 @@ export function toMetricValue(key: string, value: unknown): number {
       `Metric "${key}" got a tensor, not a number: read it first, for example \`(await tensor.data())[0]\` or \`tensor.dataSync()[0]\`.`,
     );
   }
-  const shown =
-    typeof value === 'string'
-      ? JSON.stringify(value)
-      : typeof value === 'object'
-        ? 'an object'
-        : String(value);
-  throw new MlflowValidationError(
-    key,
-    `Metric "${key}" must be a number, got ${shown} (${value === null ? 'null' : typeof value}).`,
-  );
+  // Never the value itself: a string where a number belongs may be anything, a secret included.
+  const shown = value === null ? 'null' : Array.isArray(value) ? 'an array' : `a ${typeof value}`;
+  throw new MlflowValidationError(key, `Metric "${key}" must be a number, got ${shown}: pass a number.`);
 }
 
 /** Throws {@link MlflowValidationError} unless `step` is a safe integer. */
@@ -117,23 +112,54 @@ export function validateStep(key: string, step: unknown): asserts step is number
   );
 }
 
-/** Throws {@link MlflowValidationError} unless `timestamp` is a non-negative whole number of milliseconds. */
+/**
+ * The range of metric timestamps accepted, in Unix epoch milliseconds: from 1973-03-03 (1e11 ms) to the
+ * year 5138 (1e14 ms). A timestamp in seconds (about 1.7e9) or in microseconds (about 1.7e15) falls
+ * outside and is refused, instead of landing in 1970 or in the far future.
+ */
+export const TIMESTAMP_RANGE = { min: 1e11, max: 1e14 } as const;
+
+/** Whether `timestamp` is a whole number of epoch milliseconds inside {@link TIMESTAMP_RANGE}. */
+export function isPlausibleTimestamp(timestamp: unknown): timestamp is number {
+  return (
+    typeof timestamp === 'number' &&
+    Number.isSafeInteger(timestamp) &&
+    timestamp >= TIMESTAMP_RANGE.min &&
+    timestamp < TIMESTAMP_RANGE.max
+  );
+}
+
+/**
+ * Throws {@link MlflowValidationError} unless `timestamp` is a whole number of epoch milliseconds inside
+ * {@link TIMESTAMP_RANGE}.
+ */
 export function validateTimestamp(key: string, timestamp: unknown): asserts timestamp is number {
-  if (typeof timestamp === 'number' && Number.isSafeInteger(timestamp) && timestamp >= 0) return;
+  if (isPlausibleTimestamp(timestamp)) return;
+  const hint =
+    typeof timestamp === 'number' && Number.isFinite(timestamp) && timestamp > 0
+      ? timestamp < TIMESTAMP_RANGE.min
+        ? ' It looks like seconds: multiply by 1000.'
+        : timestamp >= TIMESTAMP_RANGE.max
+          ? ' It looks like microseconds or nanoseconds: divide by 1000 (or 1e6).'
+          : ''
+      : '';
   throw new MlflowValidationError(
     key,
-    `Timestamp ${String(timestamp)} of metric "${key}" is not valid: pass Unix epoch milliseconds as a whole number, such as Date.now().`,
+    `The timestamp of metric "${key}" is not valid: pass Unix epoch milliseconds as a whole number, such as Date.now().${hint}`,
   );
 }
 
 /**
  * Converts a param or tag value to the string MLflow stores: strings as they are; numbers, booleans and
  * bigints with `String()`; dates as ISO strings; `null` and `undefined` as `None` (how MLflow's Python
- * autologging writes a missing value); other objects as JSON. An object JSON cannot encode (a cycle)
- * throws {@link MlflowValidationError}.
+ * autologging writes a missing value); other values as JSON by the rule of the README ("Bad input"):
+ * Maps become objects, Sets arrays, Errors `Name: message`, holes of sparse arrays `null`. Functions,
+ * symbols, Symbol keys, cycles, nesting deeper than 100 levels and values whose getters throw are refused
+ * with {@link MlflowValidationError} naming the key and path. With a `redactor`, secrets are replaced
+ * by `***` on the way (by key at any depth, and by value shape).
  */
-export function toParamString(key: string, value: unknown): string {
-  if (typeof value === 'string') return value;
+export function toParamString(key: string, value: unknown, redactor: Redactor | false = false): string {
+  if (typeof value === 'string') return redactor === false ? value : redactor.value(key, value);
   if (value === null || value === undefined) return 'None';
   if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint')
     return String(value);
@@ -144,17 +170,9 @@ export function toParamString(key: string, value: unknown): string {
       `Value of "${key}" is a ${typeof value}, which cannot be stored: pass a string, number or plain object.`,
     );
   }
-  try {
-    return JSON.stringify(value, (_, inner: unknown) =>
-      typeof inner === 'bigint' ? inner.toString() : inner,
-    );
-  } catch (cause) {
-    throw new MlflowValidationError(
-      key,
-      `Value of "${key}" cannot be turned into JSON (${cause instanceof Error ? cause.message : String(cause)}): pass a string or a plain object without cycles.`,
-      { cause },
-    );
-  }
+  if (redactor !== false && redactor.isSecretKey(key)) return '***';
+  const json = toJsonValue(value, redactor, key);
+  return typeof json === 'string' ? json : JSON.stringify(json);
 }
 
 /**
@@ -162,6 +180,12 @@ export function toParamString(key: string, value: unknown): string {
  * `/`, and no `..` segment, which would escape the run's artifact root.
  */
 export function normalizeArtifactPath(path: string, what = 'artifact path'): string {
+  if (path.startsWith('/') || path.startsWith('\\') || /^[A-Za-z]:[\\/]/.test(path)) {
+    throw new MlflowValidationError(
+      path,
+      `The ${what} ${JSON.stringify(path)} is absolute: artifact paths are relative to the run's artifact root, such as "plots/loss.png". To upload a local file, pass it as the first argument of logArtifact.`,
+    );
+  }
   const parts = path
     .replaceAll('\\', '/')
     .split('/')

@@ -30,6 +30,8 @@ export function shapeOf(value: unknown, path: string): ValueShape {
     return { kind: 'leaf', value };
   }
   if (value instanceof Date) return { kind: 'leaf', value };
+  // An Error has no enumerable fields: stored as its text, not as {}.
+  if (value instanceof Error) return { kind: 'leaf', value: `${value.name}: ${value.message}` };
   if (typeof value === 'function' || typeof value === 'symbol') {
     throw new MlflowValidationError(
       path,
@@ -37,7 +39,21 @@ export function shapeOf(value: unknown, path: string): ValueShape {
     );
   }
   const object = value as object;
-  if (Array.isArray(object)) return { kind: 'list', items: object, source: object };
+  try {
+    return objectShape(object, path);
+  } catch (cause) {
+    if (MlflowValidationError.isInstance(cause)) throw cause;
+    throw new MlflowValidationError(
+      path,
+      `Reading the config value at "${showPath(path)}" threw an error (a getter or a Proxy trap): pass plain data there.`,
+      { cause },
+    );
+  }
+}
+
+function objectShape(object: object, path: string): ValueShape {
+  // Array.from turns the holes of a sparse array into undefined, written as null.
+  if (Array.isArray(object)) return { kind: 'list', items: Array.from(object), source: object };
   if (object instanceof Set) return { kind: 'list', items: [...object], source: object };
   if (ArrayBuffer.isView(object) && !(object instanceof DataView)) {
     return { kind: 'list', items: Array.from(object as unknown as ArrayLike<unknown>), source: object };
@@ -62,6 +78,16 @@ export function shapeOf(value: unknown, path: string): ValueShape {
     // Decimal, Luxon, Temporal and similar value objects serialise themselves.
     const json: unknown = toJSON.call(object);
     if (json !== object && (typeof json !== 'object' || json === null)) return shapeOf(json, path);
+  }
+  if (
+    Object.getOwnPropertySymbols(object).some((symbol) =>
+      Object.prototype.propertyIsEnumerable.call(object, symbol),
+    )
+  ) {
+    throw new MlflowValidationError(
+      path,
+      `The config object at "${showPath(path)}" has Symbol keys, which cannot become param names: use string keys.`,
+    );
   }
   return { kind: 'map', entries: Object.entries(object), source: object };
 }

@@ -1,6 +1,7 @@
 import { contextState } from '../context.js';
 import { diag } from '../diag.js';
 import type { Run } from '../run.js';
+import { resolveExitTimeoutMs } from '../settings.js';
 import { globals } from './global.js';
 
 type Closable = Run & {
@@ -8,10 +9,16 @@ type Closable = Run & {
 };
 const SIGNALS = ['SIGINT', 'SIGTERM'] as const;
 
-/** How long a signal or the end of the program waits for open runs to flush, in milliseconds. */
+/**
+ * How long a signal or the end of the program waits for open runs to flush, in milliseconds. A bad
+ * MLFLOW_KIT_EXIT_TIMEOUT was already refused by `startRun`; here, at exit, it falls back to 10 s.
+ */
 function exitTimeoutMs(): number {
-  const seconds = Number(process.env.MLFLOW_KIT_EXIT_TIMEOUT ?? '10');
-  return Number.isFinite(seconds) && seconds >= 0 ? seconds * 1000 : 10_000;
+  try {
+    return resolveExitTimeoutMs();
+  } catch {
+    return 10_000;
+  }
 }
 
 function endAll(status: 'FINISHED' | 'KILLED'): Promise<unknown> {

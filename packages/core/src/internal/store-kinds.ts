@@ -2,7 +2,8 @@ import { homedir } from 'node:os';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { MlflowConfigError } from '../errors.js';
-import { type ResolvedSettings, redactUrl } from '../settings.js';
+import { redactUrl } from '../redact.js';
+import type { ResolvedSettings } from '../settings.js';
 import type { TrackingStore } from '../store.js';
 
 /** A tracking URI taken apart by the kind of store it selects. */
@@ -35,10 +36,11 @@ const REST: StoreKindEntry<'rest'> = {
     let url: URL;
     try {
       url = new URL(uri);
-    } catch (cause) {
+    } catch {
+      // The parser's own error keeps the whole URI (password included) in `input`: leave it out.
       throw new MlflowConfigError(
-        `The tracking URI ${redactUrl(uri)} is not a valid URL: pass \`trackingUri\` or set MLFLOW_TRACKING_URI to http(s)://host:port.`,
-        { setting: 'trackingUri', cause },
+        `The tracking URI ${redactUrl(uri)} is not a valid URL: pass \`trackingUri\` or set MLFLOW_TRACKING_URI to http(s)://host:port (a password holding / ? # or @ must be percent-encoded, or passed as MLFLOW_TRACKING_PASSWORD).`,
+        { setting: 'trackingUri' },
       );
     }
     const resolved: ResolvedStoreUri = { trackingUri: '' };

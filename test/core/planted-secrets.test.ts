@@ -1,0 +1,293 @@
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { mkdtemp } from 'node:fs/promises';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { inspect } from 'node:util';
+import * as tf from '@tensorflow/tfjs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { logConfig, secret } from '../../packages/config/src/index.js';
+import { closeStores, setDiagLogger, startRun } from '../../packages/core/src/index.js';
+import { mlflowCallback } from '../../packages/tfjs/src/index.js';
+import { smallClassifier, trainingData, useWasm } from '../../packages/tfjs/src/__tests__/test-models.js';
+import { spawnCli } from '../cli/fixtures.js';
+import { python, uniqueName } from '../helpers/python.js';
+import { freePort, type MlflowServer, startMlflowServer } from '../setup/mlflow-env.js';
+
+/** Every secret form of issue 9, each unique so a leak names its form. */
+const SECRETS = {
+  github: 'ghp_Pl4ntedGithubT0ken000000000000000001',
+  githubPat: 'github_pat_11PLANTED0000_planted0000000000002',
+  openai: 'sk-proj-Pl4ntedOpenAiKey00000000000003',
+  huggingFace: 'hf_Pl4ntedHuggingFace000000000000004',
+  aws: 'AKIAPLANTED000000005',
+  slack: 'xoxb-000000000006-planted0000006',
+  google: 'AIzaPl4ntedGoogleKey0000000000000000007',
+  stripe: 'sk_live_Pl4ntedStripe0000008',
+  jwt: 'eyJhbGciOiJIUzI1NiJ9.eyJwbGFudGVkIjoiOSJ9.Pl4ntedJwtSignature0009',
+  pemBody: 'MIIEplantedPemBody0000000010',
+  urlPassword: 'Pl4ntedUrlPassw0rd11',
+  slashPassword: 'Pl4nted/Slash12',
+  atPassword: 'Pl4nted@At13',
+  connectionPassword: 'Pl4ntedConnStr14',
+  webhook: 'Pl4ntedWebhookPath15',
+  signature: 'Pl4ntedSignature16',
+  namedKey: 'Pl4ntedNamedValue17',
+  nestedPass: 'Pl4ntedNestedPass18',
+  marked: 'Pl4ntedSchemaMark19',
+  serverPassword: 'Pl4ntedServerPassword20',
+  token: 'Pl4ntedBearerToken21',
+  tfjs: 'Pl4ntedTfjsSecret22',
+} as const;
+const ALL = Object.values(SECRETS);
+
+const pem = `-----BEGIN PRIVATE KEY-----\n${SECRETS.pemBody}\n-----END PRIVATE KEY-----`;
+/** Secrets under innocent keys, by value shape alone. */
+const SHAPED = {
+  repo_ref: SECRETS.github,
+  pat_hint: SECRETS.githubPat,
+  llm: SECRETS.openai,
+  hub: SECRETS.huggingFace,
+  cloud_id: SECRETS.aws,
+  chat: SECRETS.slack,
+  maps: SECRETS.google,
+  billing: SECRETS.stripe,
+  session: SECRETS.jwt,
+  cert: pem,
+  db_url: `postgres://admin:${SECRETS.urlPassword}@db:5432/app`,
+  mirror: `https://user:${SECRETS.atPassword}@mirror.example.com/x`,
+  sql: `Server=db;User Id=sa;Password=${SECRETS.connectionPassword};`,
+  notify: `https://hooks.slack.com/services/T000/B000/${SECRETS.webhook}`,
+  blob: `https://acct.blob.core.windows.net/c/f?sv=2024&sig=${SECRETS.signature}`,
+};
+/** Secrets under secret-named keys, at any depth, arrays of objects included. */
+const NAMED = {
+  api_key: SECRETS.namedKey,
+  services: [{ name: 'a' }, { name: 'b', auth: { user: 'u', pass: SECRETS.nestedPass } }],
+};
+
+let mlflow: MlflowServer;
+let authServer: MlflowServer;
+let echoServer: Server;
+let echoUri: string;
+let localDir: string;
+const diagLines: string[] = [];
+const errors: unknown[] = [];
+const cliOutput: string[] = [];
+const runIds: string[] = [];
+
+beforeAll(async () => {
+  [mlflow, authServer] = await Promise.all([
+    startMlflowServer({ env: { MLFLOW_DISABLE_TELEMETRY: 'true' } }),
+    startMlflowServer({
+      appName: 'basic-auth',
+      env: { MLFLOW_DISABLE_TELEMETRY: 'true', MLFLOW_AUTH_ADMIN_PASSWORD: 'mlflow-kit-Admin-Pass-2026' },
+    }),
+  ]);
+  // A wrong server: answers everything with an error page that echoes the request, credentials included.
+  echoServer = createServer((request, response) => {
+    response.writeHead(500, { 'content-type': 'text/plain' });
+    response.end(
+      `proxy error for ${request.url} auth=${request.headers.authorization ?? ''} ${request.headers['x-token'] ?? ''}`,
+    );
+  });
+  await new Promise<void>((resolve) => echoServer.listen(0, '127.0.0.1', resolve));
+  echoUri = `http://127.0.0.1:${(echoServer.address() as AddressInfo).port}`;
+  localDir = await mkdtemp(join(tmpdir(), 'planted-mlruns-'));
+  const record = (message: string, ...args: unknown[]) =>
+    diagLines.push([message, ...args.map((arg) => inspect(arg, { depth: 20 }))].join(' '));
+  setDiagLogger({ error: record, warn: record, info: record, debug: record }, 'debug');
+}, 240_000);
+
+afterAll(async () => {
+  setDiagLogger(undefined);
+  await closeStores();
+  await new Promise((resolve) => echoServer?.close(resolve));
+  await Promise.all([mlflow?.stop(), authServer?.stop()]);
+});
+
+/** Logs every form through core, config and the tfjs callback into one run at `trackingUri`. */
+async function logEverything(trackingUri: string): Promise<void> {
+  const run = await startRun({
+    enabled: true,
+    trackingUri,
+    experimentName: uniqueName('planted'),
+    runName: `run ${SECRETS.github}`,
+    description: `see ${SECRETS.jwt}`,
+    tags: { owner_token: SECRETS.namedKey, link: SHAPED.db_url },
+  });
+  runIds.push(run.runId);
+  run.logParams({ ...SHAPED, ...NAMED });
+  run.setTags({ ...SHAPED, api_key: SECRETS.namedKey });
+  await run.logDict({ ...SHAPED, ...NAMED }, 'dict.json');
+  await run.logDict({ ...SHAPED, ...NAMED }, 'dict.yaml');
+  await run.logText(Object.values(SHAPED).join('\n'), 'notes.txt');
+  const Config = z.object({
+    shaped: z.record(z.string(), z.string()),
+    named: z.any(),
+    marked: secret(z.string()),
+    meta: z.string().meta({ secret: true }),
+  });
+  await logConfig(Config, { shaped: SHAPED, named: NAMED, marked: SECRETS.marked, meta: SECRETS.marked });
+
+  await useWasm();
+  const model = smallClassifier();
+  // A secret in the compile config: an optimizer whose config carries a key and a URL with a password.
+  const optimizer = tf.train.adam(0.01);
+  const config = optimizer.getConfig();
+  optimizer.getConfig = () => ({
+    ...config,
+    api_token: SECRETS.tfjs,
+    endpoint: `https://u:${SECRETS.tfjs}@h/x`,
+  });
+  model.compile({ optimizer, loss: 'categoricalCrossentropy', metrics: ['accuracy'] });
+  const { xs, ys } = trainingData(16);
+  await model.fit(xs, ys, { epochs: 1, callbacks: [mlflowCallback({ run, logModel: false })] });
+  xs.dispose();
+  ys.dispose();
+  // A param change error must not quote either value.
+  try {
+    run.logParam('db_url', `postgres://admin:${SECRETS.urlPassword}@other:5432/app`);
+  } catch (error) {
+    errors.push(error);
+  }
+  await run.end();
+}
+
+async function caught(call: () => Promise<unknown>): Promise<void> {
+  try {
+    await call();
+  } catch (error) {
+    errors.push(error);
+    return;
+  }
+  throw new Error('expected an error');
+}
+
+/** Every file under `dir`, as text (binary SQLite pages included, as latin1). */
+function filesOf(dir: string): { path: string; text: string }[] {
+  const out: { path: string; text: string }[] = [];
+  for (const name of readdirSync(dir, { recursive: true }) as string[]) {
+    const path = join(dir, name);
+    if (statSync(path).isFile()) out.push({ path, text: readFileSync(path).toString('latin1') });
+  }
+  return out;
+}
+
+function leaksIn(text: string): string[] {
+  return ALL.filter((planted) => text.includes(planted));
+}
+
+describe('no planted secret leaves the process', () => {
+  it('logs every form to the server and to ./mlruns, and provokes every error', async () => {
+    await logEverything(mlflow.uri);
+    await logEverything(localDir);
+    const credentials = { username: 'admin', password: SECRETS.serverPassword };
+    // 401 from a basic-auth server.
+    await caught(() =>
+      startRun({
+        enabled: true,
+        trackingUri: authServer.uri,
+        maxRetries: 0,
+        ...credentials,
+        experimentName: 'x',
+      }),
+    );
+    // A wrong server that echoes what it got.
+    await caught(() =>
+      startRun({
+        enabled: true,
+        trackingUri: echoUri,
+        maxRetries: 0,
+        token: SECRETS.token,
+        headers: { 'x-token': SECRETS.token },
+        experimentName: 'x',
+      }),
+    );
+    // Unreachable.
+    const closed = await freePort();
+    await caught(() =>
+      startRun({
+        enabled: true,
+        trackingUri: `http://admin:${SECRETS.urlPassword}@127.0.0.1:${closed}`,
+        maxRetries: 0,
+        requestTimeoutSeconds: 2,
+        experimentName: 'x',
+      }),
+    );
+    // Invalid URIs, a password holding / and @ included.
+    await caught(() =>
+      startRun({ enabled: true, trackingUri: `http://admin:${SECRETS.urlPassword}@127.0.0.1:99999` }),
+    );
+    await caught(() =>
+      startRun({ enabled: true, trackingUri: `http://admin:${SECRETS.slashPassword}@127.0.0.1:5000` }),
+    );
+    await caught(() => startRun({ enabled: true, trackingUri: `https://admin:${SECRETS.atPassword}@[::1` }));
+
+    for (const args of [['doctor'], ['runs', 'list']]) {
+      for (const env of [
+        {
+          MLFLOW_TRACKING_URI: `http://admin:${SECRETS.serverPassword}@${authServer.uri.slice('http://'.length)}`,
+        },
+        { MLFLOW_TRACKING_URI: echoUri, MLFLOW_TRACKING_TOKEN: SECRETS.token },
+        { MLFLOW_TRACKING_URI: mlflow.uri, MLFLOW_KIT_DEBUG: '1' },
+        { MLFLOW_TRACKING_URI: localDir },
+        { MLFLOW_TRACKING_URI: `http://admin:${SECRETS.slashPassword}@127.0.0.1:5000` },
+      ]) {
+        const { done } = spawnCli(args, {
+          MLFLOW_KIT_ENABLED: '1',
+          MLFLOW_HTTP_REQUEST_MAX_RETRIES: '0',
+          ...env,
+        });
+        const { stdout, stderr } = await done;
+        cliOutput.push(stdout, stderr);
+      }
+    }
+    expect(errors.length).toBeGreaterThanOrEqual(7);
+    expect(runIds).toHaveLength(2);
+  }, 600_000);
+
+  it('leaves no secret in any error, its cause chain, or the diagnostics', () => {
+    for (const error of errors) expect(leaksIn(inspect(error, { depth: 50, showHidden: true }))).toEqual([]);
+    expect(diagLines.length).toBeGreaterThan(0);
+    expect(leaksIn(diagLines.join('\n'))).toEqual([]);
+  });
+
+  it('leaves no secret in the CLI output', () => {
+    expect(cliOutput.join('').length).toBeGreaterThan(0);
+    expect(leaksIn(cliOutput.join('\n'))).toEqual([]);
+  });
+
+  it("leaves no secret in the server's params, tags or artifacts, read by the Python client", async () => {
+    const read = await python<unknown>(
+      `
+import json, os, tempfile, mlflow
+from mlflow import MlflowClient
+c = MlflowClient()
+r = c.get_run("${runIds[0]}")
+root = mlflow.artifacts.download_artifacts(run_id="${runIds[0]}", dst_path=tempfile.mkdtemp())
+files = {}
+for folder, _, names in os.walk(root):
+    for name in names:
+        full = os.path.join(folder, name)
+        files[os.path.relpath(full, root)] = open(full, encoding="utf-8", errors="replace").read()
+print(json.dumps({"params": r.data.params, "tags": r.data.tags, "name": r.info.run_name, "files": files}))
+`,
+      { MLFLOW_TRACKING_URI: mlflow.uri },
+    );
+    const text = JSON.stringify(read);
+    expect(text).toContain('dict.json');
+    expect(text).toContain('***');
+    expect(leaksIn(text)).toEqual([]);
+  });
+
+  it("leaves no secret in the server's SQLite file and artifact store, nor in ./mlruns", () => {
+    const files = [...filesOf(mlflow.dir), ...filesOf(localDir)];
+    expect(files.some((file) => file.path.endsWith('mlflow.db'))).toBe(true);
+    expect(files.some((file) => file.path.endsWith('params/db_url'))).toBe(true);
+    const leaks = files.flatMap((file) => leaksIn(file.text).map((planted) => `${file.path}: ${planted}`));
+    expect(leaks).toEqual([]);
+  });
+});
