@@ -1,11 +1,11 @@
+import { logConfig, secret } from '@mlflow-kit/config';
+import { startRun } from '@mlflow-kit/core';
 import { describe, expect, it } from 'vitest';
 import { z as zodWorkspace } from 'zod';
 import workspacePackage from 'zod/package.json' with { type: 'json' };
 import { z as zodAlt } from 'zod-alt';
 import zodAltPackage from 'zod-alt/package.json' with { type: 'json' };
 import { z as zod3v4 } from 'zod3/v4';
-import { logConfig, secret } from '../../packages/config/src/index.js';
-import { startRun } from '../../packages/core/src/index.js';
 import { python, trackingUri, uniqueName } from '../helpers/python.js';
 
 const PLANTED = 'Zod-Planted-Secret-5b1e';

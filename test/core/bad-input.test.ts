@@ -1,10 +1,7 @@
 import { existsSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { z } from 'zod';
-import { z as z3 } from 'zod3';
-import { flattenParams, logConfig } from '../../packages/config/src/index.js';
+import { flattenParams, logConfig } from '@mlflow-kit/config';
 import {
   MlflowConfigError,
   MlflowKitError,
@@ -12,7 +9,10 @@ import {
   type Run,
   resolveSettings,
   startRun,
-} from '../../packages/core/src/index.js';
+} from '@mlflow-kit/core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { z as z3 } from 'zod3';
 import { python, trackingUri, uniqueName } from '../helpers/python.js';
 
 type ErrorClass = typeof MlflowConfigError | typeof MlflowValidationError | typeof MlflowKitError;
