@@ -95,7 +95,8 @@ export function parseBooleanEnv(name: string, value: string | undefined): boolea
   );
 }
 
-function parseNumberEnv(
+/** Parses a numeric environment variable, or throws a {@link MlflowConfigError} naming it and the fix. */
+export function parseNumberEnv(
   name: string,
   value: string | undefined,
   { min, integer }: { min: number; integer: boolean },
