@@ -31,6 +31,17 @@ export {
   resolveSettings,
   type TrackingOptions,
 } from './settings.js';
+export {
+  RunSpool,
+  replaySpool,
+  resolveSpoolDir,
+  SPOOL_SIDECAR,
+  type SpoolReplayer,
+  type SpoolRunTarget,
+  setSpoolReplayer,
+  spoolStoreDir,
+  syncCommand,
+} from './spool.js';
 export { getOrCreateExperiment, startRun, withRun } from './start-run.js';
 export type {
   ArtifactSource,

@@ -339,6 +339,9 @@ export class RecordingRun implements Run {
     if (index >= 0) state.stack.splice(index, 1);
     const started = Date.now();
     await this.logger.flush(flushTimeoutMs);
+    // A request still unanswered after the bound goes to the spool as well (a copy the server did take is
+    // ignored by it on replay), so the program never waits for it.
+    if (this.spool && this.logger.busy) this.logger.spillAllSync();
     this.logger.close();
     if (this.logger.undelivered && this.spool) {
       this.spool.writeEnd(status, Date.now());
@@ -350,9 +353,7 @@ export class RecordingRun implements Run {
     if (queued > 0) diag.error(`Run ${this.runId} ended with ${queued} item(s) that could not be written.`);
     if (this.spool?.used) this.reportSpool();
     else if (this.url) diag.info(`View run ${this.runName} at: ${this.url}`);
-    // A request still unanswered keeps the run tracked, so that the exit handler spools it if need be.
-    if (!this.logger.busy) untrackRun(this);
-    else void this.logger.flush(60_000).then(() => untrackRun(this));
+    untrackRun(this);
   }
 
   // The status goes to the server; if the server does not take it in time, to the spool.

@@ -190,6 +190,9 @@ export async function createRecordingRun(
       placement = await Promise.race([placing, timedOut]);
     } catch (error) {
       if (!isUnreachable(error)) throw error;
+      diag.debug(
+        `Starting the run on ${store.trackingUri} failed: ${error instanceof Error ? error.message : String(error)}`,
+      );
     } finally {
       clearTimeout(timer);
     }
