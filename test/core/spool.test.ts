@@ -1,9 +1,10 @@
-import { spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { python, trackingUri, uniqueName } from '../helpers/python.js';
+import { startRefusingProxy } from '../helpers/refusing-proxy.js';
 import { REPO_ROOT, TSX_ARGS } from '../helpers/tsx.js';
 
 const spoolRoot = mkdtempSync(join(tmpdir(), 'mlflow-kit-spool-'));
@@ -26,25 +27,27 @@ function exec(
   args: string[],
   env: Record<string, string>,
   signal?: NodeJS.Signals,
+  onRunId?: (child: ChildProcess) => void,
 ): Promise<Omit<Child, 'runId' | 'experiment'> & { runId: string }> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [...TSX_ARGS, ...args], {
       cwd: REPO_ROOT,
       env: { ...process.env, ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
+      stdio: [onRunId ? 'pipe' : 'ignore', 'pipe', 'pipe'],
     });
     let stdout = '';
     let stderr = '';
     let runId = '';
-    child.stderr.on('data', (chunk: Buffer) => {
+    child.stderr!.on('data', (chunk: Buffer) => {
       stderr += chunk.toString();
     });
-    child.stdout.on('data', (chunk: Buffer) => {
+    child.stdout!.on('data', (chunk: Buffer) => {
       stdout += chunk.toString();
       const match = /"runId":"([0-9a-f]{32})"/.exec(stdout);
       if (match && !runId) {
         runId = match[1]!;
         if (signal) child.kill(signal);
+        onRunId?.(child);
       }
     });
     const timer = setTimeout(() => child.kill('SIGKILL'), 170_000);
@@ -60,6 +63,7 @@ async function runChild(
   mode: string,
   signal?: NodeJS.Signals,
   env: Record<string, string> = {},
+  onRunId?: (child: ChildProcess) => void,
 ): Promise<Child> {
   const experiment = uniqueName(`spool-${mode}`);
   const result = await exec(
@@ -76,6 +80,7 @@ async function runChild(
       ...env,
     },
     signal,
+    onRunId,
   );
   if (!result.runId) throw new Error(`child printed no run id (code ${result.code}):\n${result.stderr}`);
   return { ...result, experiment };
@@ -85,7 +90,7 @@ async function runChild(
 async function syncIfSpooled(child: Child): Promise<boolean> {
   const match = /Upload them with: mlflow-kit sync (\S+) --to (\S+)/.exec(child.stderr);
   if (!match) return false;
-  const sync = await exec(['packages/cli/src/bin.ts', 'sync', match[1]!, '--to', trackingUri()], {});
+  const sync = await exec(['packages/cli/src/bin.ts', 'sync', match[1]!, '--to', match[2]!], {});
   if (sync.code !== 0) throw new Error(`sync failed: ${sync.stdout}\n${sync.stderr}`);
   return true;
 }
@@ -120,7 +125,9 @@ const EVERY_POINT_ONCE = {
   d: [PER_KEY, PER_KEY],
 };
 
-describe('the spool: every point reaches the server exactly once, with the true status, on every exit path', () => {
+describe('the spool: every point reaches the server exactly once, with the true status, on every exit path', {
+  timeout: 300_000,
+}, () => {
   it.each([
     ['throw', 'an uncaught exception after startRun', 'FAILED', 1],
     ['reject', 'an unhandled rejection', 'FAILED', 1],
@@ -147,7 +154,12 @@ describe('the spool: every point reaches the server exactly once, with the true 
   );
 
   it('server down at end(): end() returns within the bound, the rest is spooled, sync completes the run', async () => {
-    const child = await runChild('down-at-end');
+    const proxy = await startRefusingProxy(trackingUri());
+    const child = await runChild('down-at-end', undefined, { MLFLOW_TRACKING_URI: proxy.uri }, (running) => {
+      void proxy.down().then(() => running.stdin?.write('go\n'));
+    });
+    // The server is back only after the process is gone.
+    await proxy.up();
     expect(child.code).toBe(0);
     const { endMs } = JSON.parse(/\{"endMs".*\}/.exec(child.stdout)![0]) as { endMs: number };
     expect(endMs).toBeLessThan(3000 + 2000);
