@@ -197,7 +197,7 @@ function prepare(parsed: unknown, schema: unknown, options: LogConfigOptions, se
  * - **Which run:** `options.run`, else the active run. With no run, or with tracking off, nothing is logged
  *   and nothing is started: the config is still validated, flattened and checked (so that errors are the
  *   same whether tracking is on or off) and returned.
- * - Artifact uploads that fail are reported through `diag` and never thrown: training goes on.
+ * - Artifact uploads go through the run's queue: retried, spooled when the server cannot take them, never thrown.
  *
  * @example
  * ```ts
@@ -270,19 +270,13 @@ export async function logConfig(
   // The run redacts again with its own rules: the keys the user allowed here stay allowed there.
   const allowKeys = options.allowKeys ?? [];
   run.logParams(withAllowedKeys(prepared.params, allowKeys));
+  // The run's queue retries and spools the files; only bad input throws.
   await Promise.all(
-    prepared.files.map(async (file) => {
-      try {
-        if (file.kind === 'dict')
-          await run.logDict(withAllowedKeys(Object(file.content) as object, allowKeys), file.path);
-        else await run.logText(String(file.content), file.path);
-      } catch (error) {
-        if (MlflowValidationError.isInstance(error)) throw error;
-        diag.error(
-          `logConfig could not upload ${file.path} to run ${run.runId}: ${error instanceof Error ? error.message : String(error)}`,
-        );
-      }
-    }),
+    prepared.files.map((file) =>
+      file.kind === 'dict'
+        ? run.logDict(withAllowedKeys(Object(file.content) as object, allowKeys), file.path)
+        : run.logText(String(file.content), file.path),
+    ),
   );
   return parsed;
 }

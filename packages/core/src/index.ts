@@ -55,10 +55,20 @@ export {
   parseBooleanEnv,
   type ResolvedSettings,
   resolveEnabled,
-  resolveExitTimeoutMs,
   resolveSettings,
   type TrackingOptions,
 } from './settings.js';
+export {
+  RunSpool,
+  replaySpool,
+  resolveSpoolDir,
+  SPOOL_SIDECAR,
+  type SpoolReplayer,
+  type SpoolRunTarget,
+  setSpoolReplayer,
+  spoolStoreDir,
+  syncCommand,
+} from './spool.js';
 export { createRecordingRun, getOrCreateExperiment, startRun, withRun } from './start-run.js';
 export {
   type ArtifactSource,

@@ -2,13 +2,14 @@ import { readdir, stat } from 'node:fs/promises';
 import { basename, join, relative } from 'node:path';
 import { contextState } from './context.js';
 import { diag } from './diag.js';
-import { MlflowKitError, MlflowValidationError } from './errors.js';
+import { MlflowApiError, MlflowKitError, MlflowValidationError } from './errors.js';
 import { toJsonValue } from './internal/json-value.js';
 import { untrackRun } from './internal/lifecycle.js';
 import { encodePng, isPng } from './internal/png.js';
 import { defaultRedactor, type Redactor, redactorFor } from './redact.js';
 import type { EndRunOptions, ImageDataLike, LogMetricOptions, ParamValue, Run, TableInput } from './run.js';
 import { RunLogger, type RunLoggerOptions, type RunLoggerStats } from './run-logger.js';
+import type { RunSpool } from './spool.js';
 import type { TrackingStore } from './store.js';
 import type { Metric, RunInfo } from './types.js';
 import {
@@ -23,6 +24,7 @@ import {
 } from './validation.js';
 
 const encoder = new TextEncoder();
+const describe = (error: unknown): string => (error instanceof Error ? error.message : String(error));
 // Error messages must not carry credentials: values of keys that look secret are not quoted.
 
 function truncated(kind: 'param' | 'tag', key: string, value: string, limit: number): string {
@@ -77,6 +79,8 @@ export interface RecordingRunOptions extends RunLoggerOptions {
    * @defaultValue the built-in rules
    */
   redactor?: Redactor | false;
+  /** Where the run's data goes when the server cannot take it. */
+  spool?: RunSpool | undefined;
 }
 
 /** A run that records to a store. Made by `startRun`; adapters see it only as {@link Run}. */
@@ -94,6 +98,9 @@ export class RecordingRun implements Run {
   private loggedArtifacts: { path: string; type: string }[] = [];
   private ended: Promise<void> | undefined;
   private readonly redactor: Redactor | false;
+  private endStatus: NonNullable<EndRunOptions['status']> | undefined;
+  private statusRecorded = false;
+  private readonly spool: RunSpool | undefined;
 
   constructor(
     readonly store: TrackingStore,
@@ -106,7 +113,8 @@ export class RecordingRun implements Run {
     this.artifactUri = info.artifactUri;
     this.url = store.runUrl(info.experimentId, info.runId);
     this.parentRunId = options.parentRunId;
-    this.logger = new RunLogger(store, info.runId, options);
+    this.logger = new RunLogger(store, info.runId, { ...options, artifactUri: info.artifactUri });
+    this.spool = options.spool;
     this.redactor = options.redactor ?? defaultRedactor;
     if (this.redactor === false) {
       diag.warn(
@@ -139,6 +147,7 @@ export class RecordingRun implements Run {
   }
 
   logParams(params: Record<string, ParamValue>): void {
+    this.checkOpen();
     const fresh: { key: string; value: string }[] = [];
     const seen = new Map<string, string>();
     const redactor = redactorFor(params, this.redactor);
@@ -164,6 +173,7 @@ export class RecordingRun implements Run {
   }
 
   logMetric(key: string, value: number, options?: LogMetricOptions): void {
+    if (this.ended) this.checkOpen();
     const timestamp = options?.timestamp ?? Date.now();
     const step = options?.step ?? 0;
     this.checkPoint(key, step, timestamp);
@@ -176,6 +186,7 @@ export class RecordingRun implements Run {
   }
 
   logMetrics(metrics: Record<string, number>, options: LogMetricOptions = {}): void {
+    this.checkOpen();
     const timestamp = options.timestamp ?? Date.now();
     const step = options.step ?? 0;
     const points: Metric[] = [];
@@ -203,6 +214,7 @@ export class RecordingRun implements Run {
   }
 
   setTags(tags: Record<string, ParamValue>): void {
+    this.checkOpen();
     const entries: { key: string; value: string }[] = [];
     for (const [key, raw] of Object.entries(tags)) {
       validateKey('tag', key);
@@ -215,6 +227,7 @@ export class RecordingRun implements Run {
   }
 
   async logArtifact(localPath: string, artifactPath?: string): Promise<void> {
+    this.checkOpen();
     let info: Awaited<ReturnType<typeof stat>>;
     try {
       info = await stat(localPath);
@@ -233,19 +246,16 @@ export class RecordingRun implements Run {
   }
 
   async logArtifacts(localDir: string, artifactPath?: string): Promise<void> {
+    this.checkOpen();
     const entries = await readdir(localDir, { recursive: true, withFileTypes: true });
     const files = entries
       .filter((entry) => entry.isFile())
       .map((entry) => join(entry.parentPath, entry.name));
-    let next = 0;
-    // A few uploads at a time: enough to hide latency, few enough not to flood the server.
-    const worker = async (): Promise<void> => {
-      while (next < files.length) {
-        const file = files[next++]!;
-        await this.upload(this.join(artifactPath, relative(localDir, file).split('\\').join('/')), { file });
-      }
-    };
-    await Promise.all(Array.from({ length: Math.min(4, files.length) }, worker));
+    await Promise.all(
+      files.map((file) =>
+        this.upload(this.join(artifactPath, relative(localDir, file).split('\\').join('/')), { file }),
+      ),
+    );
   }
 
   async logText(text: string, artifactFile: string): Promise<void> {
@@ -315,48 +325,109 @@ export class RecordingRun implements Run {
   }
 
   end(options: EndRunOptions = {}): Promise<void> {
-    this.ended ??= this.finish(options.status ?? 'FINISHED', undefined);
+    return this.endWithin(options.status ?? 'FINISHED');
+  }
+
+  /**
+   * Ends the run, waiting at most `flushTimeoutMs` for queued data (the logger's bound by default); what is
+   * left goes to the spool, and then the end status too, so the run is never marked ended on the server while
+   * part of its data is missing there. A second call does nothing.
+   */
+  endWithin(status: NonNullable<EndRunOptions['status']>, flushTimeoutMs?: number): Promise<void> {
+    this.ended ??= this.finish(status, flushTimeoutMs);
     return this.ended;
   }
 
   /**
-   * Ends the run, waiting at most `flushTimeoutMs` for queued data: used at process exit and on signals,
-   * where the status must be recorded even if the server is too slow to take everything.
+   * Writes everything not yet on the server, and the end status, to the spool at once and synchronously.
+   * For `process.on('exit')`, crash and signal handlers, where nothing asynchronous runs any more.
    */
-  endWithin(status: NonNullable<EndRunOptions['status']>, flushTimeoutMs: number): Promise<void> {
-    this.ended ??= this.finish(status, flushTimeoutMs);
-    return this.ended;
+  spoolAtExit(status: NonNullable<EndRunOptions['status']>): void {
+    this.ended ??= Promise.resolve();
+    this.logger.spillAllSync();
+    if (!this.statusRecorded && this.spool) {
+      try {
+        this.spool.writeEnd(this.endStatus ?? status, Date.now());
+        this.statusRecorded = true;
+      } catch (error) {
+        diag.error(`Could not write the end status of run ${this.runId} to the spool: ${describe(error)}`);
+      }
+    }
+    untrackRun(this);
+    this.reportSpool();
   }
 
   private async finish(
     status: NonNullable<EndRunOptions['status']>,
     flushTimeoutMs: number | undefined,
   ): Promise<void> {
+    this.endStatus = status;
     const state = contextState();
     const index = state.stack.lastIndexOf(this);
     if (index >= 0) state.stack.splice(index, 1);
-    untrackRun(this);
-    if (flushTimeoutMs === undefined) {
-      await this.logger.flush();
-    } else {
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      const timeout = new Promise<void>((resolve) => {
-        timer = setTimeout(resolve, flushTimeoutMs);
-      });
-      await Promise.race([this.logger.flush(), timeout]);
-      clearTimeout(timer);
-    }
+    const started = Date.now();
+    await this.logger.flush(flushTimeoutMs);
+    // A request still unanswered after the bound goes to the spool as well (a copy the server did take is
+    // ignored by it on replay), so the program never waits for it.
+    if (this.spool && this.logger.busy) this.logger.spillAllSync();
     this.logger.close();
-    try {
-      await this.store.updateRun(this.runId, { status, endTime: Date.now() });
-    } catch (error) {
-      diag.error(
-        `Could not mark run ${this.runId} ${status}: ${error instanceof Error ? error.message : String(error)}`,
-      );
+    if (this.logger.undelivered && this.spool) {
+      this.spool.writeEnd(status, Date.now());
+      this.statusRecorded = true;
+    } else {
+      await this.recordStatus(status, Math.max(1000, (flushTimeoutMs ?? 5000) - (Date.now() - started)));
     }
     const { queued } = this.logger.stats;
-    if (queued > 0) diag.error(`Run ${this.runId} ended with ${queued} item(s) that could not be sent.`);
-    if (this.url) diag.info(`View run ${this.runName} at: ${this.url}`);
+    if (queued > 0) diag.error(`Run ${this.runId} ended with ${queued} item(s) that could not be written.`);
+    if (this.spool?.used) this.reportSpool();
+    else if (this.url) diag.info(`View run ${this.runName} at: ${this.url}`);
+    untrackRun(this);
+  }
+
+  // The status goes to the server; if the server does not take it in time, to the spool.
+  private async recordStatus(status: NonNullable<EndRunOptions['status']>, timeoutMs: number): Promise<void> {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timedOut = new Promise<'timeout'>((resolve) => {
+      timer = setTimeout(() => resolve('timeout'), timeoutMs);
+    });
+    const endTime = Date.now();
+    try {
+      const outcome = await Promise.race([
+        this.store.updateRun(this.runId, { status, endTime }).then(() => 'done' as const),
+        timedOut,
+      ]);
+      if (outcome === 'done') {
+        this.statusRecorded = true;
+        return;
+      }
+    } catch (error) {
+      if (!this.spool || (MlflowApiError.isInstance(error) && !error.retryable)) {
+        diag.error(`Could not mark run ${this.runId} ${status}: ${describe(error)}`);
+        return;
+      }
+    } finally {
+      clearTimeout(timer);
+    }
+    if (this.spool) {
+      this.spool.writeEnd(status, endTime);
+      this.statusRecorded = true;
+    }
+  }
+
+  private reportSpool(): void {
+    const spool = this.spool;
+    if (!spool?.used) return;
+    diag.warn(
+      `Run ${this.runId}: ${spool.points} metric point(s)${spool.items > spool.points ? ` and ${spool.items - spool.points} other item(s)` : ''}${spool.endStatus ? ` and its end status ${spool.endStatus}` : ''} could not reach ${this.store.trackingUri} and are in the spool at ${spool.storeDir}. Upload them with: ${spool.command}`,
+    );
+  }
+
+  private checkOpen(): void {
+    if (this.ended) {
+      throw new MlflowKitError(
+        `Run ${this.runId} has ended: it takes no more data. Log before calling end(), or start a new run.`,
+      );
+    }
   }
 
   private join(directory: string | undefined, file: string): string {
@@ -365,7 +436,9 @@ export class RecordingRun implements Run {
     return path;
   }
 
-  private async upload(path: string, source: { bytes: Uint8Array } | { file: string }): Promise<void> {
-    await this.store.uploadArtifact(this.artifactUri, path, source);
+  // Artifacts take the same path as metrics: the queue, its retries, the spool and flush().
+  private upload(path: string, source: { bytes: Uint8Array } | { file: string }): Promise<void> {
+    this.checkOpen();
+    return this.logger.addArtifact(path, source);
   }
 }

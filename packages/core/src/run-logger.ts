@@ -1,7 +1,9 @@
 import { diag } from './diag.js';
 import { MlflowApiError } from './errors.js';
-import { nextChunkSizes } from './internal/log-batch-chunks.js';
-import type { TrackingStore } from './store.js';
+import { itemBytes, nextChunkSizes } from './internal/log-batch-chunks.js';
+import { BYTES_PER_QUEUED_POINT, MetricQueue } from './internal/metric-queue.js';
+import { type RunSpool, replaySpool } from './spool.js';
+import type { ArtifactSource, TrackingStore } from './store.js';
 import type { KeyValue, LogBatch, Metric } from './types.js';
 import { LIMITS } from './validation.js';
 
@@ -10,10 +12,21 @@ export interface RunLoggerOptions {
   /** Milliseconds between background sends while data is queued. @defaultValue `1000` */
   flushIntervalMs?: number;
   /**
-   * Most items kept in memory while the server does not answer. Past it, the oldest metric points are
-   * dropped and the drop is reported. @defaultValue `1_000_000`
+   * Most bytes of data kept in memory while the server does not take it. Past it, the oldest data goes to
+   * the spool. @defaultValue `64 MiB`
    */
-  maxQueuedItems?: number;
+  maxPendingBytes?: number;
+  /** Longest wait of `flush()` before what is left goes to the spool, in ms. @defaultValue `5000` */
+  flushTimeoutMs?: number;
+  /**
+   * Where data goes that the server cannot take; `undefined` keeps it queued instead (the local store,
+   * which is a disk itself). @defaultValue `undefined`
+   */
+  spool?: RunSpool | undefined;
+  /** Artifact root of the run, where queued artifacts are uploaded. @defaultValue `''` */
+  artifactUri?: string;
+  /** Start in offline mode: everything goes to the spool, the server is not called. @defaultValue `false` */
+  offline?: boolean;
 }
 
 /** Counters of a {@link RunLogger}, for diagnostics and tests. */
@@ -22,30 +35,52 @@ export interface RunLoggerStats {
   sent: number;
   /** Items the server refused (a 4xx answer); reported through `diag`. */
   rejected: number;
-  /** Items dropped because the queue was full. */
-  dropped: number;
+  /** Items written to the spool. */
+  spooled: number;
   /** Items waiting to be sent. */
   queued: number;
-  /** Log-batch requests sent. */
+  /** Log-batch and artifact requests sent. */
   requests: number;
 }
 
+interface ArtifactJob {
+  path: string;
+  source: ArtifactSource;
+  done: () => void;
+}
+
+const describe = (error: unknown): string => (error instanceof Error ? error.message : String(error));
+
 /**
- * The per-run send queue. `add*` calls only append to arrays; sending happens on a timer, when a full
- * batch is queued, and on `flush()`. Requests go out one at a time, cut to MLflow's log-batch limits.
- * Failures never throw: refused batches are reported once through `diag`; batches that failed for
- * transport reasons stay queued and are tried again on the next send.
+ * The per-run send queue, the one way data of a run reaches its store. `add*` calls only append (O(1),
+ * columnar chunks for metric points); sending happens on a timer, when a full batch is queued, and on
+ * `flush()`. Requests go out one at a time, cut to MLflow's log-batch limits, each with the store's retries.
+ *
+ * Nothing is lost and nothing throws: a batch the server refuses (4xx) is reported once through `diag`;
+ * data the server cannot take within its retry budget, data over the memory bound, and what is still queued
+ * when `flush()`'s bounded wait runs out go to the run's spool on disk.
  */
 export class RunLogger {
-  private metrics: Metric[] = [];
+  private readonly metrics = new MetricQueue();
   private params: KeyValue[] = [];
+  private paramsHead = 0;
   private readonly tags = new Map<string, string>();
+  private artifacts: ArtifactJob[] = [];
+  private artifactsHead = 0;
+  private otherBytes = 0;
+  private inFlight: LogBatch | undefined;
+  private inFlightArtifact: ArtifactJob | undefined;
   private timer: ReturnType<typeof setTimeout> | undefined;
+  private spillTimer: ReturnType<typeof setImmediate> | undefined;
   private sending: Promise<void> | undefined;
   private readonly flushIntervalMs: number;
-  private readonly maxQueuedItems: number;
+  private readonly maxPendingBytes: number;
+  private readonly flushTimeoutMs: number;
+  private readonly spool: RunSpool | undefined;
+  private readonly artifactUri: string;
+  private readonly offline: boolean;
   private transportFailures = 0;
-  private readonly counters = { sent: 0, rejected: 0, dropped: 0, requests: 0 };
+  private readonly counters = { sent: 0, rejected: 0, spooled: 0, requests: 0 };
 
   constructor(
     private readonly store: TrackingStore,
@@ -53,7 +88,11 @@ export class RunLogger {
     options: RunLoggerOptions = {},
   ) {
     this.flushIntervalMs = options.flushIntervalMs ?? 1000;
-    this.maxQueuedItems = options.maxQueuedItems ?? 1_000_000;
+    this.maxPendingBytes = options.maxPendingBytes ?? 64 * 1024 * 1024;
+    this.flushTimeoutMs = options.flushTimeoutMs ?? 5000;
+    this.spool = options.spool;
+    this.artifactUri = options.artifactUri ?? '';
+    this.offline = (options.offline ?? false) && this.spool !== undefined;
   }
 
   /** Counters since the logger was made. */
@@ -61,28 +100,38 @@ export class RunLogger {
     return { ...this.counters, queued: this.queued() };
   }
 
+  /** Whether some data is not known to be on the server: in the spool, or in a request not yet answered. */
+  get undelivered(): boolean {
+    return (this.spool?.used ?? false) || this.inFlight !== undefined || this.inFlightArtifact !== undefined;
+  }
+
+  /** Whether a request is still waiting for its answer. */
+  get busy(): boolean {
+    return this.sending !== undefined;
+  }
+
   /** Queues one metric point (already validated). */
   addMetric(point: Metric): void {
-    this.metrics.push(point);
-    if (this.metrics.length >= LIMITS.maxMetricsPerBatch) {
-      this.enforceBound();
-      this.sendSoon(true);
-    } else if (!this.timer && !this.sending) {
-      this.schedule();
-    }
+    this.metrics.push(point.key, point.value, point.timestamp, point.step);
+    if (this.metrics.length % LIMITS.maxMetricsPerBatch === 0) this.checkBound();
+    if (this.metrics.length >= LIMITS.maxMetricsPerBatch) this.sendSoon(true);
+    else if (!this.timer && !this.sending) this.schedule();
   }
 
   /** Queues metric points (already validated). */
   addMetrics(points: Metric[]): void {
-    for (const point of points) this.metrics.push(point);
-    this.enforceBound();
+    for (const point of points) this.metrics.push(point.key, point.value, point.timestamp, point.step);
+    this.checkBound();
     this.sendSoon(this.metrics.length >= LIMITS.maxMetricsPerBatch);
   }
 
   /** Queues params (already validated and de-duplicated). */
   addParams(params: KeyValue[]): void {
-    for (const param of params) this.params.push(param);
-    this.sendSoon(this.params.length >= LIMITS.maxParamsTagsPerBatch);
+    for (const param of params) {
+      this.params.push(param);
+      this.otherBytes += itemBytes(param.key, param.value);
+    }
+    this.sendSoon(this.params.length - this.paramsHead >= LIMITS.maxParamsTagsPerBatch);
   }
 
   /** Queues tags; a later value of the same key replaces a queued one. */
@@ -90,38 +139,109 @@ export class RunLogger {
     for (const tag of tags) {
       this.tags.delete(tag.key);
       this.tags.set(tag.key, tag.value);
+      this.otherBytes += itemBytes(tag.key, tag.value);
     }
     this.sendSoon(this.tags.size >= LIMITS.maxParamsTagsPerBatch);
   }
 
   /**
-   * Sends everything queued now and waits for it. Resolves, never rejects: what could not be sent is
-   * reported through `diag` and stays queued for the next attempt.
+   * Queues an artifact file. Resolves once it is on the server or in the spool (or refused and reported);
+   * never rejects.
    */
-  async flush(): Promise<void> {
+  addArtifact(path: string, source: ArtifactSource): Promise<void> {
+    return new Promise((done) => {
+      this.artifacts.push({ path, source, done });
+      if ('bytes' in source) this.otherBytes += source.bytes.byteLength;
+      this.checkBound();
+      this.sendSoon(true);
+    });
+  }
+
+  /**
+   * Sends everything queued and waits for it, at most `timeoutMs`; then what is left goes to the spool.
+   * Resolves, never rejects.
+   */
+  async flush(timeoutMs = this.flushTimeoutMs): Promise<void> {
     this.clearTimer();
-    // Items added while a send is under way are picked up by the same drain loop.
-    while (this.queued() > 0 || this.sending) {
-      const before = this.queued();
-      this.kick();
-      await this.sending;
-      if (this.queued() > 0 && this.queued() >= before) break; // the server is not taking data now
+    if (this.offline) {
+      this.spillQueued();
+      return;
+    }
+    const deadline = Date.now() + timeoutMs;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timedOut = new Promise<'timeout'>((resolve) => {
+      timer = setTimeout(() => resolve('timeout'), timeoutMs);
+    });
+    try {
+      // Items added while a send is under way are picked up by the same drain loop.
+      while (this.queued() > 0 || this.sending) {
+        const before = this.queued();
+        this.kick();
+        if ((await Promise.race([this.sending, timedOut])) === 'timeout' || Date.now() >= deadline) {
+          this.spillQueued();
+          return;
+        }
+        if (this.queued() > 0 && this.queued() >= before && !this.spool) break; // kept for the next attempt
+      }
+    } finally {
+      clearTimeout(timer);
     }
   }
 
-  /** Stops the timer. Queued data stays until the next `flush()`. */
+  /** Stops the timers. Queued data stays until the next `flush()`. */
   close(): void {
     this.clearTimer();
+    if (this.spillTimer) clearImmediate(this.spillTimer);
+    this.spillTimer = undefined;
+  }
+
+  /**
+   * Writes everything not known to be on the server to the spool, synchronously: what is queued and what
+   * is in a request not yet answered (if the server did take it, the replay's copy is ignored by the server
+   * as an exact duplicate). For `process.on('exit')`, crash and signal handlers.
+   */
+  spillAllSync(): void {
+    this.close();
+    if (!this.spool) return;
+    if (this.inFlight) {
+      this.writeToSpool(this.inFlight);
+      this.inFlight = undefined;
+    }
+    if (this.inFlightArtifact) {
+      this.spoolArtifact(this.inFlightArtifact);
+      this.inFlightArtifact = undefined;
+    }
+    this.spillQueued();
   }
 
   private queued(): number {
-    return this.metrics.length + this.params.length + this.tags.size;
+    return (
+      this.metrics.length +
+      (this.params.length - this.paramsHead) +
+      this.tags.size +
+      (this.artifacts.length - this.artifactsHead)
+    );
+  }
+
+  // Over the memory bound, the oldest data goes to the spool, soon but not inside the log call.
+  private checkBound(): void {
+    if (this.spillTimer || !this.spool) return;
+    if (this.metrics.length * BYTES_PER_QUEUED_POINT + this.otherBytes <= this.maxPendingBytes) return;
+    this.spillTimer = setImmediate(() => {
+      this.spillTimer = undefined;
+      diag.once(
+        `bound:${this.runId}`,
+        'warn',
+        `Run ${this.runId} has over ${Math.round(this.maxPendingBytes / 1048576)} MiB of data the server has not taken: the oldest goes to the spool at ${this.spool?.storeDir}.`,
+      );
+      this.spillQueued(Math.floor((this.maxPendingBytes * 0.75) / BYTES_PER_QUEUED_POINT));
+    });
   }
 
   // A full batch is sent at once while the server answers; after a transport failure only the backoff
   // timer sends, so a training loop logging into an outage does not fire a request per log call.
   private sendSoon(batchIsFull: boolean): void {
-    if (batchIsFull && this.transportFailures === 0) this.kick();
+    if (batchIsFull && this.transportFailures === 0 && !this.offline) this.kick();
     else this.schedule();
   }
 
@@ -133,7 +253,8 @@ export class RunLogger {
         : this.flushIntervalMs;
     this.timer = setTimeout(() => {
       this.timer = undefined;
-      this.kick();
+      if (this.offline) this.spillQueued();
+      else this.kick();
     }, delay);
     this.timer.unref?.();
   }
@@ -144,7 +265,7 @@ export class RunLogger {
   }
 
   private kick(): void {
-    if (this.sending) return;
+    if (this.sending || this.offline) return;
     this.clearTimer();
     this.sending = this.drain().finally(() => {
       this.sending = undefined;
@@ -154,13 +275,23 @@ export class RunLogger {
 
   private async drain(): Promise<void> {
     while (this.queued() > 0) {
-      const batch = this.takeBatch();
-      const count = (batch.metrics?.length ?? 0) + (batch.params?.length ?? 0) + (batch.tags?.length ?? 0);
+      // Artifacts first: they are few, and their callers wait for them.
+      const job = this.artifactsHead < this.artifacts.length ? this.takeArtifact() : undefined;
+      const batch = job ? undefined : this.takeBatch();
+      const count = batch
+        ? (batch.metrics?.length ?? 0) + (batch.params?.length ?? 0) + (batch.tags?.length ?? 0)
+        : 1;
       this.counters.requests++;
+      this.inFlight = batch;
+      this.inFlightArtifact = job;
       try {
-        await this.store.logBatch(this.runId, batch);
+        if (job) await this.store.uploadArtifact(this.artifactUri, job.path, job.source);
+        else await this.store.logBatch(this.runId, batch as LogBatch);
         this.counters.sent += count;
-        if (this.transportFailures > 0) diag.info(`Sending to run ${this.runId} works again.`);
+        if (this.transportFailures > 0) {
+          diag.warn(`The server takes data for run ${this.runId} again; the outage is over.`);
+          if (this.spool?.used) void replaySpool(this.spool.storeDir, this.store.trackingUri);
+        }
         this.transportFailures = 0;
       } catch (error) {
         if (MlflowApiError.isInstance(error) && !error.retryable) {
@@ -172,51 +303,128 @@ export class RunLogger {
           );
           continue;
         }
-        this.putBack(batch);
         this.transportFailures++;
-        diag.once(
-          `transport:${this.runId}`,
-          'error',
-          `Could not send data for run ${this.runId}; it stays queued (${this.queued()} items) and is sent again later: ${
-            error instanceof Error ? error.message : String(error)
-          }`,
-        );
+        if (this.transportFailures === 1) {
+          diag.warn(
+            this.spool
+              ? `The server does not take data for run ${this.runId} (${describe(error)}); until it does, the data goes to the spool at ${this.spool.storeDir}.`
+              : `Could not write data of run ${this.runId}; it stays queued and is tried again: ${describe(error)}`,
+          );
+        }
+        // Only a request still in flight is spooled: flush's deadline or the exit may have spooled it already.
+        if (this.inFlight === batch && this.inFlightArtifact === job) {
+          if (!this.spool) this.retryLater(batch, job);
+          else {
+            if (batch) this.writeToSpool(batch);
+            if (job) this.spoolArtifact(job);
+            this.spillQueued();
+          }
+        }
         return;
+      } finally {
+        if (this.inFlight === batch) this.inFlight = undefined;
+        if (this.inFlightArtifact === job) {
+          this.inFlightArtifact = undefined;
+          job?.done();
+        }
       }
     }
   }
 
+  private takeArtifact(): ArtifactJob {
+    const job = this.artifacts[this.artifactsHead]!;
+    this.artifacts[this.artifactsHead++] = undefined as unknown as ArtifactJob;
+    if (this.artifactsHead === this.artifacts.length) {
+      this.artifacts = [];
+      this.artifactsHead = 0;
+    }
+    if ('bytes' in job.source) this.otherBytes -= job.source.bytes.byteLength;
+    return job;
+  }
+
+  // Without a spool (the local store) a failed batch waits in the queue for the next attempt.
+  private retryLater(batch: LogBatch | undefined, job: ArtifactJob | undefined): void {
+    if (job) {
+      const done = job.done;
+      job.done = () => undefined;
+      this.addArtifact(job.path, job.source).then(done);
+    }
+    if (!batch) return;
+    if (batch.params) this.addParams(batch.params);
+    for (const tag of batch.tags ?? []) if (!this.tags.has(tag.key)) this.tags.set(tag.key, tag.value);
+    if (batch.metrics) {
+      const rest = this.metrics.take(this.metrics.length);
+      for (const point of [...batch.metrics, ...rest])
+        this.metrics.push(point.key, point.value, point.timestamp, point.step);
+    }
+  }
+
   private takeBatch(): LogBatch {
-    const tags = [...this.tags].map(([key, value]) => ({ key, value }));
-    const sizes = nextChunkSizes({ params: this.params, tags, metrics: this.metrics });
-    for (const tag of tags.slice(0, sizes.tags)) this.tags.delete(tag.key);
+    const params = this.params.slice(this.paramsHead, this.paramsHead + LIMITS.maxParamsTagsPerBatch);
+    const tags: KeyValue[] = [];
+    for (const [key, value] of this.tags) {
+      if (tags.length >= LIMITS.maxParamsTagsPerBatch) break;
+      tags.push({ key, value });
+    }
+    const sizes = nextChunkSizes({ params, tags, metrics: this.metrics });
     const batch: LogBatch = {};
-    if (sizes.metrics > 0) batch.metrics = this.metrics.splice(0, sizes.metrics);
-    if (sizes.params > 0) batch.params = this.params.splice(0, sizes.params);
-    if (sizes.tags > 0) batch.tags = tags.slice(0, sizes.tags);
+    if (sizes.params > 0) {
+      batch.params = params.slice(0, sizes.params);
+      this.paramsHead += sizes.params;
+      if (this.paramsHead === this.params.length) {
+        this.params = [];
+        this.paramsHead = 0;
+      }
+    }
+    if (sizes.tags > 0) {
+      batch.tags = tags.slice(0, sizes.tags);
+      for (const tag of batch.tags) this.tags.delete(tag.key);
+    }
+    for (const item of [...(batch.params ?? []), ...(batch.tags ?? [])])
+      this.otherBytes -= itemBytes(item.key, item.value);
+    if (sizes.metrics > 0) batch.metrics = this.metrics.take(sizes.metrics);
     return batch;
   }
 
-  private putBack(batch: LogBatch): void {
-    if (batch.metrics) this.metrics = batch.metrics.concat(this.metrics);
-    if (batch.params) this.params = batch.params.concat(this.params);
-    for (const tag of batch.tags ?? []) {
-      // A newer value queued meanwhile wins over the one that failed.
-      if (!this.tags.has(tag.key)) this.tags.set(tag.key, tag.value);
+  private writeToSpool(batch: LogBatch): void {
+    try {
+      this.spool!.writeBatch(batch);
+      this.counters.spooled +=
+        (batch.metrics?.length ?? 0) + (batch.params?.length ?? 0) + (batch.tags?.length ?? 0);
+    } catch (error) {
+      diag.error(
+        `Could not write run ${this.runId}'s data to the spool ${this.spool!.storeDir}: ${describe(error)}`,
+      );
     }
-    this.enforceBound();
   }
 
-  private enforceBound(): void {
-    const excess = this.queued() - this.maxQueuedItems;
-    if (excess <= 0) return;
-    const dropped = Math.min(excess, this.metrics.length);
-    this.metrics.splice(0, dropped);
-    this.counters.dropped += dropped;
-    diag.once(
-      `dropped:${this.runId}`,
-      'error',
-      `The send queue of run ${this.runId} is full (${this.maxQueuedItems} items) while the server does not take data: the oldest metric points are being dropped. Raise maxQueuedItems or check the server.`,
-    );
+  private spoolArtifact(job: ArtifactJob): void {
+    try {
+      this.spool!.writeArtifact(job.path, job.source);
+      this.counters.spooled++;
+    } catch (error) {
+      diag.error(
+        `Could not write artifact ${job.path} of run ${this.runId} to the spool: ${describe(error)}`,
+      );
+    }
+    job.done();
+  }
+
+  /** Writes queued data to the spool, oldest first, until at most `keepPoints` metric points stay queued. */
+  private spillQueued(keepPoints = 0): void {
+    if (!this.spool) return;
+    while (this.metrics.length > keepPoints) {
+      this.writeToSpool({ metrics: this.metrics.take(Math.min(10_000, this.metrics.length - keepPoints)) });
+    }
+    if (keepPoints > 0) return;
+    const batch: LogBatch = {};
+    if (this.paramsHead < this.params.length) batch.params = this.params.slice(this.paramsHead);
+    this.params = [];
+    this.paramsHead = 0;
+    if (this.tags.size > 0) batch.tags = [...this.tags].map(([key, value]) => ({ key, value }));
+    this.tags.clear();
+    if (batch.params || batch.tags) this.writeToSpool(batch);
+    while (this.artifactsHead < this.artifacts.length) this.spoolArtifact(this.takeArtifact());
+    this.otherBytes = 0;
   }
 }

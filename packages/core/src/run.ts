@@ -92,11 +92,16 @@ export interface Run {
   /** Writes PNG bytes, or encodes an RGBA image to PNG, as `artifactFile`. */
   logImage(image: Uint8Array | ImageDataLike, artifactFile: string): Promise<void>;
 
-  /** Waits until everything logged so far has been sent (or has failed for good and been reported). */
+  /**
+   * Waits until everything logged so far has been sent, at most the exit timeout (`MLFLOW_KIT_EXIT_TIMEOUT`,
+   * 5 s by default); what is not sent by then goes to the spool. Never rejects for transport trouble.
+   */
   flush(): Promise<void>;
   /**
-   * Flushes, then ends the run with `status` and the current time. A second call does nothing.
-   * Ending a parent run does not end its children.
+   * Flushes (bounded, as {@link Run.flush}), then ends the run with `status` and the current time. When part
+   * of the run's data is in the spool, the status goes there too and reaches the server after the data.
+   * A second call does nothing; logging after it throws {@link MlflowKitError}. Ending a parent run does not
+   * end its children.
    */
   end(options?: EndRunOptions): Promise<void>;
 }
@@ -124,4 +129,22 @@ export interface StartRunOptions extends TrackingOptions {
   description?: string;
   /** Milliseconds between background flushes. @defaultValue `1000` */
   flushIntervalMs?: number;
+  /**
+   * Longest wait, in seconds, of `flush()`, `end()` and the end of the process for the server; what is not
+   * sent by then goes to the spool. Falls back to `MLFLOW_KIT_EXIT_TIMEOUT`. @defaultValue `5`
+   */
+  exitTimeoutSeconds?: number;
+  /**
+   * Longest wait, in seconds, for the server when the run starts; past it (or when the server cannot be
+   * reached) the run records into the spool and is created on the server later. Falls back to
+   * `MLFLOW_KIT_START_TIMEOUT`. @defaultValue `5`
+   */
+  startTimeoutSeconds?: number;
+  /**
+   * Directory of the spool: where data goes that the server cannot take. Falls back to
+   * `MLFLOW_KIT_SPOOL_DIR`. @defaultValue `~/.cache/mlflow-kit/spool`
+   */
+  spoolDir?: string;
+  /** Most bytes of unsent data kept in memory; past it the oldest goes to the spool. @defaultValue `64 MiB` */
+  maxPendingBytes?: number;
 }

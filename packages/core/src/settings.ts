@@ -1,6 +1,7 @@
 import { isAbsolute, resolve } from 'node:path';
 import { MlflowConfigError } from './errors.js';
 import { loadSetting, parseNumber } from './internal/load-setting.js';
+import { exitTimeoutMs } from './internal/spool-settings.js';
 import { resolveStoreUri, type UriStoreKind } from './internal/store-kinds.js';
 import { createRedactor, defaultRedactor, type RedactOptions, type Redactor, redactUrl } from './redact.js';
 import type { TrackingStore } from './store.js';
@@ -165,20 +166,6 @@ export function resolveEnabled(
   return { enabled: false, source: 'default' };
 }
 
-/**
- * How long a signal or the end of the program waits for open runs to flush, in milliseconds, from
- * `MLFLOW_KIT_EXIT_TIMEOUT` (seconds). Throws {@link MlflowConfigError} when the variable is not a
- * number of at least 0.
- * @defaultValue 10 seconds
- */
-export function resolveExitTimeoutMs(env: Env = process.env): number {
-  const seconds = numberSetting(undefined, 'exitTimeoutSeconds', 'MLFLOW_KIT_EXIT_TIMEOUT', env, {
-    min: 0,
-    integer: false,
-  });
-  return (seconds ?? 10) * 1000;
-}
-
 export { redactUrl } from './redact.js';
 
 /** `127.0.0.1:5000`, `localhost:5000/prefix`, `mlflow.internal:443`: a server address without `http://`. */
@@ -286,7 +273,7 @@ export function resolveSettings(options: TrackingOptions = {}, env: Env = proces
 
   const debug = booleanSetting(options.debug, 'debug', 'MLFLOW_KIT_DEBUG', env) ?? false;
   // Checked now so a typo fails at start, not when the program exits.
-  resolveExitTimeoutMs(env);
+  exitTimeoutMs(undefined, env);
 
   const resolved: ResolvedSettings = {
     enabled,

@@ -1,16 +1,21 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
+import { randomUUID } from 'node:crypto';
 import { contextState, getActiveRun } from './context.js';
 import { diag } from './diag.js';
 import { MlflowApiError, MlflowConfigError } from './errors.js';
 import { applyDebugOption } from './internal/apply-debug-option.js';
 import { defaultRunTags } from './internal/default-tags.js';
 import { trackOpenRun } from './internal/lifecycle.js';
+import { generateRunName } from './internal/local-format.js';
+import { exitTimeoutMs, startTimeoutMs } from './internal/spool-settings.js';
 import { getStore } from './internal/store-factory.js';
 import { NOOP_RUN } from './noop-run.js';
 import { RecordingRun } from './recording-run.js';
 import type { Run, StartRunOptions } from './run.js';
 import { type ResolvedSettings, resolveEnabled, resolveSettings } from './settings.js';
+import { RunSpool, resolveSpoolDir } from './spool.js';
 import type { TrackingStore } from './store.js';
+import type { RunInfo, RunRecord } from './types.js';
 
 type Env = Record<string, string | undefined>;
 
@@ -84,27 +89,23 @@ function openRunState(run: RecordingRun, pushOnStack: boolean): void {
   trackOpenRun(run);
 }
 
-/** What `startRun` does once it knows tracking is on. Exported for adapters that manage their own runs. */
-export async function createRecordingRun(
-  options: StartRunOptions,
-  settings: ResolvedSettings,
-  env: Env = process.env,
-  pushOnStack = true,
-): Promise<RecordingRun> {
-  applyDebugOption(settings.debug);
-  const store = options.store ?? (await getStore(settings));
-  const active = getActiveRun();
-  const loggerOptions = {
-    redactor: settings.redactor,
-    ...(options.flushIntervalMs !== undefined ? { flushIntervalMs: options.flushIntervalMs } : {}),
-  };
+interface RunPlacement {
+  info: RunInfo;
+  experimentName: string;
+  parentRunId: string | undefined;
+  existing?: RunRecord;
+}
 
-  let resumeId = options.runId;
-  if (resumeId === undefined && env.MLFLOW_RUN_ID) {
-    resumeId = env.MLFLOW_RUN_ID;
-    // As in MLflow: the variable names the one run to resume, not every run the program starts.
-    delete env.MLFLOW_RUN_ID;
-  }
+// The part of starting a run that needs the server.
+async function placeRun(
+  store: TrackingStore,
+  options: StartRunOptions,
+  env: Env,
+  resumeId: string | undefined,
+  active: Run | undefined,
+  tags: Record<string, string>,
+  startTime: number,
+): Promise<RunPlacement> {
   if (resumeId !== undefined) {
     const existing = await store.getRun(resumeId);
     if (existing.info.lifecycleStage === 'deleted') {
@@ -114,18 +115,66 @@ export async function createRecordingRun(
       );
     }
     const info = await store.updateRun(resumeId, { status: 'RUNNING' });
-    const run = new RecordingRun(store, info, {
-      ...loggerOptions,
+    const experiment = await store.getExperiment(info.experimentId);
+    return {
+      info,
+      experimentName: experiment.name,
       parentRunId: existing.data.tags['mlflow.parentRunId'],
-      existingParams: existing.data.params,
-      existingTags: existing.data.tags,
-    });
-    openRunState(run, pushOnStack);
-    return run;
+      existing,
+    };
   }
+  const parentRunId = tags['mlflow.parentRunId'];
+  const experimentId = await resolveExperimentId(
+    store,
+    options,
+    env,
+    parentRunId === undefined ? undefined : active,
+  );
+  const experimentName =
+    options.experimentName ?? env.MLFLOW_EXPERIMENT_NAME ?? (await store.getExperiment(experimentId)).name;
+  const record = await store.createRun({
+    experimentId,
+    startTime,
+    runName: options.runName,
+    userId: tags['mlflow.user'] ?? 'unknown',
+    tags,
+  });
+  return { info: record.info, experimentName, parentRunId };
+}
 
+// A transport failure or no answer in time starts the run offline; a configuration mistake is thrown.
+function isUnreachable(error: unknown): boolean {
+  return MlflowApiError.isInstance(error) && error.retryable;
+}
+
+/** What `startRun` does once it knows tracking is on. Exported for adapters that manage their own runs. */
+export async function createRecordingRun(
+  options: StartRunOptions,
+  settings: ResolvedSettings,
+  env: Env = process.env,
+  pushOnStack = true,
+): Promise<RecordingRun> {
+  applyDebugOption(settings.debug);
+  const flushTimeoutMs = exitTimeoutMs(options.exitTimeoutSeconds, env);
+  const startTimeout = startTimeoutMs(options.startTimeoutSeconds, env);
+  const store = options.store ?? (await getStore(settings));
+  const spoolDir = store.kind === 'rest' ? resolveSpoolDir(options.spoolDir, env) : undefined;
+  const active = getActiveRun();
+  const loggerOptions = {
+    flushTimeoutMs,
+    redactor: settings.redactor,
+    ...(options.flushIntervalMs !== undefined ? { flushIntervalMs: options.flushIntervalMs } : {}),
+    ...(options.maxPendingBytes !== undefined ? { maxPendingBytes: options.maxPendingBytes } : {}),
+  };
+
+  let resumeId = options.runId;
+  if (resumeId === undefined && env.MLFLOW_RUN_ID) {
+    resumeId = env.MLFLOW_RUN_ID;
+    // As in MLflow: the variable names the one run to resume, not every run the program starts.
+    delete env.MLFLOW_RUN_ID;
+  }
   let parentRunId = options.parentRunId;
-  if (parentRunId === undefined && active?.isRecording) {
+  if (resumeId === undefined && parentRunId === undefined && active?.isRecording) {
     if (!options.nested) {
       throw new MlflowConfigError(
         `Run ${active.runId} is already active. To start a child run, pass \`nested: true\`; otherwise end the active run first (await run.end()).`,
@@ -134,30 +183,130 @@ export async function createRecordingRun(
     }
     parentRunId = active.runId;
   }
-  const experimentId = await resolveExperimentId(
-    store,
-    options,
-    env,
-    parentRunId === undefined ? undefined : active,
-  );
+  const startTime = Date.now();
   const tags: Record<string, string> = { ...defaultRunTags(), ...options.tags };
   if (parentRunId !== undefined) tags['mlflow.parentRunId'] = parentRunId;
   if (options.description !== undefined) tags['mlflow.note.content'] = options.description;
   const { redactor } = settings;
   if (redactor !== false) for (const key in tags) tags[key] = redactor.value(key, tags[key]!);
-  const userId = tags['mlflow.user'] ?? 'unknown';
-  const record = await store.createRun({
-    experimentId,
-    startTime: Date.now(),
-    runName:
-      options.runName === undefined || redactor === false ? options.runName : redactor.text(options.runName),
-    userId,
+  if (options.runName !== undefined && redactor !== false)
+    options = { ...options, runName: redactor.text(options.runName) };
+
+  const placing = placeRun(store, options, env, resumeId, active, tags, startTime);
+  let placement: RunPlacement | undefined;
+  if (!spoolDir) {
+    placement = await placing;
+  } else {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timedOut = new Promise<undefined>((resolve) => {
+      timer = setTimeout(() => resolve(undefined), startTimeout);
+    });
+    try {
+      placement = await Promise.race([placing, timedOut]);
+    } catch (error) {
+      if (!isUnreachable(error)) throw error;
+      diag.debug(
+        `Starting the run on ${store.trackingUri} failed: ${error instanceof Error ? error.message : String(error)}`,
+      );
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  if (placement === undefined && spoolDir) {
+    const { run, spool } = startOffline(
+      store,
+      spoolDir,
+      options,
+      env,
+      resumeId,
+      tags,
+      startTime,
+      loggerOptions,
+    );
+    // The server may still answer the first calls: then the spooled run belongs to the run created there.
+    placing.then(
+      (late) => spool.adoptRemote(late.info.runId, late.info.experimentId),
+      () => undefined,
+    );
+    openRunState(run, pushOnStack);
+    return run;
+  }
+  const { info, experimentName, existing } = placement!;
+  const spool = spoolDir
+    ? new RunSpool(spoolDir, {
+        trackingUri: store.trackingUri,
+        remoteRunId: info.runId,
+        remoteExperimentId: info.experimentId,
+        experimentName,
+        localRunId: info.runId,
+        runName: info.runName,
+        startTime: info.startTime,
+        userId: info.userId ?? tags['mlflow.user'] ?? 'unknown',
+      })
+    : undefined;
+  const run = new RecordingRun(store, info, {
+    ...loggerOptions,
+    parentRunId: placement!.parentRunId,
+    spool,
+    ...(existing ? { existingParams: existing.data.params, existingTags: existing.data.tags } : {}),
+  });
+  openRunState(run, pushOnStack);
+  diag.debug(`Started run ${run.runId} in experiment ${info.experimentId} at ${store.trackingUri}`);
+  return run;
+}
+
+// A run that records into the spool from its first call; the replay or `mlflow-kit sync` creates it on the
+// server (or finds the one created late, for a resumed run the one named).
+function startOffline(
+  store: TrackingStore,
+  spoolDir: string,
+  options: StartRunOptions,
+  env: Env,
+  resumeId: string | undefined,
+  tags: Record<string, string>,
+  startTime: number,
+  loggerOptions: { flushTimeoutMs: number },
+): { run: RecordingRun; spool: RunSpool } {
+  const localRunId = resumeId ?? randomUUID().replace(/-/g, '');
+  const experimentName =
+    options.experimentName ??
+    env.MLFLOW_EXPERIMENT_NAME ??
+    ((options.experimentId ?? env.MLFLOW_EXPERIMENT_ID ?? '0') === '0'
+      ? 'Default'
+      : `experiment-${options.experimentId ?? env.MLFLOW_EXPERIMENT_ID}`);
+  const runName = options.runName ?? tags['mlflow.runName'] ?? generateRunName();
+  const spool = new RunSpool(spoolDir, {
+    trackingUri: store.trackingUri,
+    remoteRunId: resumeId,
+    remoteExperimentId: undefined,
+    experimentName,
+    localRunId,
+    runName,
+    startTime,
+    userId: tags['mlflow.user'] ?? 'unknown',
     tags,
   });
-  const run = new RecordingRun(store, record.info, { ...loggerOptions, parentRunId });
-  openRunState(run, pushOnStack);
-  diag.debug(`Started run ${run.runId} in experiment ${experimentId} at ${store.trackingUri}`);
-  return run;
+  diag.warn(
+    `${store.trackingUri} does not answer: run ${runName} records into the spool at ${spool.storeDir} and is created on the server by the replay, or by: ${spool.command}`,
+  );
+  const info: RunInfo = {
+    runId: localRunId,
+    experimentId: options.experimentId ?? env.MLFLOW_EXPERIMENT_ID ?? '',
+    runName,
+    userId: tags['mlflow.user'] ?? 'unknown',
+    status: 'RUNNING',
+    startTime,
+    artifactUri: '',
+    lifecycleStage: 'active',
+  };
+  const run = new RecordingRun(store, info, {
+    ...loggerOptions,
+    parentRunId: tags['mlflow.parentRunId'],
+    spool,
+    offline: true,
+  });
+  return { run, spool };
 }
 
 /**

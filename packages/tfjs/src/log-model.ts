@@ -1,3 +1,6 @@
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 import {
   MlflowApiError,
   MlflowKitError,
@@ -49,16 +52,32 @@ function storeOf(run: Run): TrackingStore {
   return store;
 }
 
-/** Uploads files a few at a time: enough to hide latency, few enough not to flood the server. */
-async function uploadAll(store: TrackingStore, root: string, files: [string, Uint8Array][]): Promise<void> {
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < files.length) {
-      const [path, bytes] = files[next++]!;
-      await store.uploadArtifact(root, path, { bytes });
+/**
+ * Writes the model's files to a temporary folder and logs them through the run, so they take the run's queue,
+ * retries and spool like every other write; `MLmodel` goes last, so a directory with an `MLmodel` file always
+ * holds a complete model.
+ */
+async function logFiles(
+  run: Run,
+  path: string,
+  files: [string, Uint8Array][],
+  mlmodel: Uint8Array,
+): Promise<void> {
+  const dir = await mkdtemp(join(tmpdir(), 'mlflow-kit-model-'));
+  try {
+    const weights = join(dir, 'files');
+    for (const [name, bytes] of files) {
+      const target = join(weights, ...name.split('/'));
+      await mkdir(dirname(target), { recursive: true });
+      await writeFile(target, bytes);
     }
-  };
-  await Promise.all(Array.from({ length: Math.min(4, files.length) }, worker));
+    await writeFile(join(dir, 'MLmodel'), mlmodel);
+    const done = run.logArtifacts(weights, path);
+    const last = run.logArtifact(join(dir, 'MLmodel'), path);
+    await Promise.all([done, last]);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 }
 
 /** Creates the registered model unless it exists (also when another process creates it at the same moment). */
@@ -131,13 +150,7 @@ export async function logModel(
       created: new Date(),
     }),
   );
-  await uploadAll(
-    store,
-    run.artifactUri,
-    [...files].map(([name, bytes]) => [`${path}/${name}`, bytes]),
-  );
-  // MLmodel goes last, so a directory with an MLmodel file always holds a complete model.
-  await store.uploadArtifact(run.artifactUri, `${path}/MLmodel`, { bytes: mlmodel });
+  await logFiles(run, path, [...files], mlmodel);
 
   const info: ModelInfo = {
     modelUri: `runs:/${run.runId}/${path}`,

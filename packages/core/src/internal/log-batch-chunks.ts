@@ -5,7 +5,14 @@ import { LIMITS } from '../validation.js';
 export interface PendingItems {
   params?: ArrayLike<KeyValue>;
   tags?: ArrayLike<KeyValue>;
-  metrics?: ArrayLike<Pick<Metric, 'key'>>;
+  metrics?: ArrayLike<Pick<Metric, 'key'>> | QueuedMetricKeys;
+}
+
+/** Metric points queued elsewhere (the run queue's columnar chunks), seen through their keys. */
+export interface QueuedMetricKeys {
+  readonly length: number;
+  /** The key of the point `offset` places from the front. */
+  peekKey(offset: number): string | undefined;
 }
 
 /** How many items from the front of each list of {@link PendingItems} go into one log-batch request. */
@@ -19,7 +26,7 @@ export interface ChunkSizes {
 const BODY_OVERHEAD = 1000;
 
 /** A rough upper bound of an item's JSON size (strings counted by length, a metric's numbers as 24). */
-function itemBytes(key: string, value: string | number): number {
+export function itemBytes(key: string, value: string | number): number {
   return key.length + (typeof value === 'string' ? value.length : 24) + 64;
 }
 
@@ -63,7 +70,8 @@ export function nextChunkSizes(pending: PendingItems): ChunkSizes {
   const metricLimit = Math.min(LIMITS.maxMetricsPerBatch, LIMITS.maxEntitiesPerBatch - entities);
   let metricCount = 0;
   while (metricCount < metricLimit && metricCount < metrics.length) {
-    const bytes = itemBytes(metrics[metricCount]!.key, 0);
+    const key = 'peekKey' in metrics ? (metrics.peekKey(metricCount) ?? '') : metrics[metricCount]!.key;
+    const bytes = itemBytes(key, 0);
     if (!fits(bytes)) break;
     budget -= bytes;
     entities++;
