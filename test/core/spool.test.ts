@@ -177,11 +177,15 @@ describe('the spool: every point reaches the server exactly once, with the true 
   });
 
   it('server unreachable at startRun: the run starts offline within the bound and sync creates it', async () => {
-    const child = await runChild('offline');
+    const proxy = await startRefusingProxy(trackingUri());
+    await proxy.down();
+    const child = await runChild('offline', undefined, { MLFLOW_TRACKING_URI: proxy.uri });
+    await proxy.up();
     expect(child.code).toBe(0);
     const { startMs } = JSON.parse(/\{"runId".*\}/.exec(child.stdout)![0]) as { startMs: number };
     expect(startMs).toBeLessThan(2000 + 1500);
     expect(await syncIfSpooled(child)).toBe(true);
+    await proxy.down();
     expect(await readBack(child.experiment)).toMatchObject({
       runs: 1,
       status: 'FINISHED',

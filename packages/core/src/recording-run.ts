@@ -367,9 +367,9 @@ export class RecordingRun implements Run {
     if (index >= 0) state.stack.splice(index, 1);
     const started = Date.now();
     await this.logger.flush(flushTimeoutMs);
-    // A request still unanswered after the bound goes to the spool as well (a copy the server did take is
-    // ignored by it on replay), so the program never waits for it.
-    if (this.spool && this.logger.busy) this.logger.spillAllSync();
+    // What is left, and a request still unanswered after the bound, go to the spool (a copy the server did
+    // take is ignored by it on replay), so the program never waits for them.
+    if (this.spool && (this.logger.busy || this.logger.stats.queued > 0)) this.logger.spillAllSync();
     this.logger.close();
     if (this.logger.undelivered && this.spool) {
       this.spool.writeEnd(status, Date.now());

@@ -69,6 +69,8 @@ export class RunLogger {
   private artifactsHead = 0;
   private otherBytes = 0;
   private inFlight: LogBatch | undefined;
+  /** A batch that failed for transport reasons, sent again first (O(1), unlike putting it back in the queue). */
+  private retryBatch: LogBatch | undefined;
   private inFlightArtifact: ArtifactJob | undefined;
   private timer: ReturnType<typeof setTimeout> | undefined;
   private spillTimer: ReturnType<typeof setImmediate> | undefined;
@@ -102,7 +104,12 @@ export class RunLogger {
 
   /** Whether some data is not known to be on the server: in the spool, or in a request not yet answered. */
   get undelivered(): boolean {
-    return (this.spool?.used ?? false) || this.inFlight !== undefined || this.inFlightArtifact !== undefined;
+    return (
+      (this.spool?.used ?? false) ||
+      this.inFlight !== undefined ||
+      this.inFlightArtifact !== undefined ||
+      this.retryBatch !== undefined
+    );
   }
 
   /** Whether a request is still waiting for its answer. */
@@ -158,8 +165,9 @@ export class RunLogger {
   }
 
   /**
-   * Sends everything queued and waits for it, at most `timeoutMs`; then what is left goes to the spool.
-   * Resolves, never rejects.
+   * Sends everything queued and waits for it, at most `timeoutMs`; then what is left goes to the spool. When
+   * the server refuses to take data (a transport failure after the store's retries) it returns at once and
+   * the data stays queued for the next attempt, within the memory bound. Resolves, never rejects.
    */
   async flush(timeoutMs = this.flushTimeoutMs): Promise<void> {
     this.clearTimer();
@@ -181,7 +189,8 @@ export class RunLogger {
           this.spillQueued();
           return;
         }
-        if (this.queued() > 0 && this.queued() >= before && !this.spool) break; // kept for the next attempt
+        // The server does not take data now: it stays queued for the next attempt (end() and the exit spool it).
+        if (this.queued() > 0 && this.queued() >= before) break;
       }
     } finally {
       clearTimeout(timer);
@@ -215,7 +224,9 @@ export class RunLogger {
   }
 
   private queued(): number {
+    const retry = this.retryBatch;
     return (
+      (retry ? (retry.metrics?.length ?? 0) + (retry.params?.length ?? 0) + (retry.tags?.length ?? 0) : 0) +
       this.metrics.length +
       (this.params.length - this.paramsHead) +
       this.tags.size +
@@ -277,7 +288,8 @@ export class RunLogger {
     while (this.queued() > 0) {
       // Artifacts first: they are few, and their callers wait for them.
       const job = this.artifactsHead < this.artifacts.length ? this.takeArtifact() : undefined;
-      const batch = job ? undefined : this.takeBatch();
+      const batch = job ? undefined : (this.retryBatch ?? this.takeBatch());
+      if (batch === this.retryBatch) this.retryBatch = undefined;
       const count = batch
         ? (batch.metrics?.length ?? 0) + (batch.params?.length ?? 0) + (batch.tags?.length ?? 0)
         : 1;
@@ -311,14 +323,16 @@ export class RunLogger {
               : `Could not write data of run ${this.runId}; it stays queued and is tried again: ${describe(error)}`,
           );
         }
-        // Only a request still in flight is spooled: flush's deadline or the exit may have spooled it already.
-        if (this.inFlight === batch && this.inFlightArtifact === job) {
-          if (!this.spool) this.retryLater(batch, job);
-          else {
-            if (batch) this.writeToSpool(batch);
-            if (job) this.spoolArtifact(job);
-            this.spillQueued();
-          }
+        // The batch waits in memory for the next attempt (with backoff); the memory bound, flush()'s deadline
+        // and the exit move it to the spool. An artifact goes to the spool at once: its caller is waiting.
+        // Only a request still in flight is kept: the exit may have spooled it already.
+        if (this.inFlight === batch && batch) this.retryBatch = batch;
+        if (this.inFlightArtifact === job && job) {
+          if (this.spool) this.spoolArtifact(job);
+          else
+            diag.error(
+              `Could not write artifact ${job.path} of run ${this.runId} to ${this.store.trackingUri}.`,
+            );
         }
         return;
       } finally {
@@ -340,23 +354,6 @@ export class RunLogger {
     }
     if ('bytes' in job.source) this.otherBytes -= job.source.bytes.byteLength;
     return job;
-  }
-
-  // Without a spool (the local store) a failed batch waits in the queue for the next attempt.
-  private retryLater(batch: LogBatch | undefined, job: ArtifactJob | undefined): void {
-    if (job) {
-      const done = job.done;
-      job.done = () => undefined;
-      this.addArtifact(job.path, job.source).then(done);
-    }
-    if (!batch) return;
-    if (batch.params) this.addParams(batch.params);
-    for (const tag of batch.tags ?? []) if (!this.tags.has(tag.key)) this.tags.set(tag.key, tag.value);
-    if (batch.metrics) {
-      const rest = this.metrics.take(this.metrics.length);
-      for (const point of [...batch.metrics, ...rest])
-        this.metrics.push(point.key, point.value, point.timestamp, point.step);
-    }
   }
 
   private takeBatch(): LogBatch {
@@ -413,6 +410,10 @@ export class RunLogger {
   /** Writes queued data to the spool, oldest first, until at most `keepPoints` metric points stay queued. */
   private spillQueued(keepPoints = 0): void {
     if (!this.spool) return;
+    if (this.retryBatch) {
+      this.writeToSpool(this.retryBatch);
+      this.retryBatch = undefined;
+    }
     while (this.metrics.length > keepPoints) {
       this.writeToSpool({ metrics: this.metrics.take(Math.min(10_000, this.metrics.length - keepPoints)) });
     }
