@@ -182,7 +182,7 @@ describe('logConfig against a real MLflow server, read back by the Python client
     const changed = logConfig(TrainConfig, rawConfig({ epochs: 6 }));
     await expect(changed).rejects.toThrow(MlflowValidationError);
     await expect(logConfig(TrainConfig, rawConfig({ epochs: 6 }))).rejects.toThrow(
-      'Param "epochs" was already logged as "5" and cannot change to "6": MLflow params are write-once. Log the new value under another key, or start a new run.',
+      'Param "epochs" was already logged with another value and cannot change: MLflow params are write-once. Log the new value under another key, or start a new run.',
     );
     await resumed.end();
     const { params } = await readBack(first.runId);
