@@ -47,6 +47,8 @@ interface ArtifactJob {
   path: string;
   source: ArtifactSource;
   done: () => void;
+  /** Gone to the spool because its caller's bounded wait ran out while it was still queued. */
+  spooled?: boolean;
 }
 
 const describe = (error: unknown): string => (error instanceof Error ? error.message : String(error));
@@ -156,8 +158,30 @@ export class RunLogger {
    * never rejects.
    */
   addArtifact(path: string, source: ArtifactSource): Promise<void> {
-    return new Promise((done) => {
-      this.artifacts.push({ path, source, done });
+    return new Promise((resolve) => {
+      // The caller (often a training callback) waits at most the bounded time, also while the logger backs
+      // off after failures: then the file goes to the spool, or without one stays queued for the next attempt.
+      const timer = setTimeout(() => {
+        if (this.spool && !job.spooled && this.inFlightArtifact !== job) {
+          job.spooled = true;
+          this.spoolArtifact(job);
+        } else if (!this.spool) {
+          diag.warn(
+            `Artifact ${path} of run ${this.runId} is not written yet; it stays queued and is tried again.`,
+          );
+          job.done();
+        }
+      }, this.flushTimeoutMs);
+      timer.unref?.();
+      const job: ArtifactJob = {
+        path,
+        source,
+        done: () => {
+          clearTimeout(timer);
+          resolve();
+        },
+      };
+      this.artifacts.push(job);
       if ('bytes' in source) this.otherBytes += source.bytes.byteLength;
       this.checkBound();
       this.sendSoon(true);
@@ -288,6 +312,7 @@ export class RunLogger {
     while (this.queued() > 0) {
       // Artifacts first: they are few, and their callers wait for them.
       const job = this.artifactsHead < this.artifacts.length ? this.takeArtifact() : undefined;
+      if (job?.spooled) continue;
       const batch = job ? undefined : (this.retryBatch ?? this.takeBatch());
       if (batch === this.retryBatch) this.retryBatch = undefined;
       const count = batch

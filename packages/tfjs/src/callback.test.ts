@@ -307,7 +307,8 @@ describeBackends('mlflowCallback', (backend) => {
 
   it('never throws into fit when the store fails, and training finishes', async () => {
     const store = createMemoryStore();
-    const run = await startRun({ enabled: true, store, flushIntervalMs: 60_000 });
+    // The artifacts that cannot be stored keep end() waiting only for its bounded time.
+    const run = await startRun({ enabled: true, store, flushIntervalMs: 60_000, exitTimeoutSeconds: 1 });
     store.uploadArtifact = async () => {
       throw new Error('disk full');
     };

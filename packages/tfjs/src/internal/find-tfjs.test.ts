@@ -111,11 +111,15 @@ Module._resolveFilename = function (request, ...rest) {
 import(${JSON.stringify(fileURLToPath(new URL('../callback.ts', import.meta.url)))}).then(({ mlflowCallback }) => {
   try { mlflowCallback(); console.log('no error'); } catch (error) { console.log(error.name + ': ' + error.message); }
 });`;
-    const child = spawnSync(process.execPath, ['--import', 'tsx', '-e', script], {
-      encoding: 'utf8',
-      cwd: fileURLToPath(new URL('.', import.meta.url)),
-      timeout: 60_000,
-    });
+    const child = spawnSync(
+      process.execPath,
+      ['--conditions=@mlflow-kit/source', '--import', 'tsx', '-e', script],
+      {
+        encoding: 'utf8',
+        cwd: fileURLToPath(new URL('.', import.meta.url)),
+        timeout: 60_000,
+      },
+    );
     expect(child.stdout.trim()).toBe(
       'MlflowConfigError: mlflowCallback could not find TensorFlow.js (neither @tensorflow/tfjs-node nor @tensorflow/tfjs is loaded or installed): pass `{ tf }`, the module your model is built with.',
     );
