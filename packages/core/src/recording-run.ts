@@ -6,10 +6,10 @@ import { MlflowApiError, MlflowKitError, MlflowValidationError } from './errors.
 import { toJsonValue } from './internal/json-value.js';
 import { untrackRun } from './internal/lifecycle.js';
 import { encodePng, isPng } from './internal/png.js';
+import { replaySpoolRun } from './internal/spool-replay.js';
 import { defaultRedactor, type Redactor, redactorFor } from './redact.js';
 import type { EndRunOptions, ImageDataLike, LogMetricOptions, ParamValue, Run, TableInput } from './run.js';
 import { RunLogger, type RunLoggerOptions, type RunLoggerStats } from './run-logger.js';
-import { replaySpoolRun } from './internal/spool-replay.js';
 import type { RunSpool } from './spool.js';
 import type { TrackingStore } from './store.js';
 import type { Metric, RunInfo } from './types.js';

@@ -18,10 +18,10 @@ import {
 } from './internal/replay-runs.js';
 import { ReplayState, replayFiles } from './internal/replay-state.js';
 import { openStore } from './internal/store-kinds.js';
-import type { RunRecord } from './types.js';
 import { redactUrl, resolveSettings, type TrackingOptions } from './settings.js';
 import { SPOOL_SIDECAR } from './spool.js';
 import type { TrackingStore } from './store.js';
+import type { RunRecord } from './types.js';
 
 export { SOURCE_RUN_TAG } from './internal/replay-runs.js';
 
