@@ -2,9 +2,9 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createFaultProxy } from '@mlflow-kit/core/testing';
 import { afterAll, describe, expect, it } from 'vitest';
 import { python, trackingUri, uniqueName } from '../helpers/python.js';
-import { startRefusingProxy } from '../helpers/refusing-proxy.js';
 import { REPO_ROOT, TSX_ARGS } from '../helpers/tsx.js';
 
 const spoolRoot = mkdtempSync(join(tmpdir(), 'mlflow-kit-spool-'));
@@ -154,12 +154,12 @@ describe('the spool: every point reaches the server exactly once, with the true 
   );
 
   it('server down at end(): end() returns within the bound, the rest is spooled, sync completes the run', async () => {
-    const proxy = await startRefusingProxy(trackingUri());
+    const proxy = await createFaultProxy({ target: trackingUri() });
     const child = await runChild('down-at-end', undefined, { MLFLOW_TRACKING_URI: proxy.uri }, (running) => {
-      void proxy.down().then(() => running.stdin?.write('go\n'));
+      void proxy.stop().then(() => running.stdin?.write('go\n'));
     });
     // The server is back only after the process is gone.
-    await proxy.up();
+    await proxy.start();
     expect(child.code).toBe(0);
     const { endMs } = JSON.parse(/\{"endMs".*\}/.exec(child.stdout)![0]) as { endMs: number };
     expect(endMs).toBeLessThan(3000 + 2000);
@@ -177,15 +177,15 @@ describe('the spool: every point reaches the server exactly once, with the true 
   });
 
   it('server unreachable at startRun: the run starts offline within the bound and sync creates it', async () => {
-    const proxy = await startRefusingProxy(trackingUri());
-    await proxy.down();
+    const proxy = await createFaultProxy({ target: trackingUri() });
+    await proxy.stop();
     const child = await runChild('offline', undefined, { MLFLOW_TRACKING_URI: proxy.uri });
-    await proxy.up();
+    await proxy.start();
     expect(child.code).toBe(0);
     const { startMs } = JSON.parse(/\{"runId".*\}/.exec(child.stdout)![0]) as { startMs: number };
     expect(startMs).toBeLessThan(2000 + 1500);
     expect(await syncIfSpooled(child)).toBe(true);
-    await proxy.down();
+    await proxy.stop();
     expect(await readBack(child.experiment)).toMatchObject({
       runs: 1,
       status: 'FINISHED',

@@ -60,12 +60,9 @@ export {
 } from './settings.js';
 export {
   RunSpool,
-  replaySpool,
   resolveSpoolDir,
   SPOOL_SIDECAR,
-  type SpoolReplayer,
   type SpoolRunTarget,
-  setSpoolReplayer,
   spoolStoreDir,
   syncCommand,
 } from './spool.js';

@@ -6,6 +6,7 @@ import { MlflowApiError, MlflowKitError, MlflowValidationError } from './errors.
 import { toJsonValue } from './internal/json-value.js';
 import { untrackRun } from './internal/lifecycle.js';
 import { encodePng, isPng } from './internal/png.js';
+import { replaySpoolRun } from './internal/spool-replay.js';
 import { defaultRedactor, type Redactor, redactorFor } from './redact.js';
 import type { EndRunOptions, ImageDataLike, LogMetricOptions, ParamValue, Run, TableInput } from './run.js';
 import { RunLogger, type RunLoggerOptions, type RunLoggerStats } from './run-logger.js';
@@ -371,17 +372,36 @@ export class RecordingRun implements Run {
     // take is ignored by it on replay), so the program never waits for them.
     if (this.spool && (this.logger.busy || this.logger.stats.queued > 0)) this.logger.spillAllSync();
     this.logger.close();
+    const remaining = (): number => Math.max(1000, (flushTimeoutMs ?? 5000) - (Date.now() - started));
     if (this.logger.undelivered && this.spool) {
       this.spool.writeEnd(status, Date.now());
       this.statusRecorded = true;
     } else {
-      await this.recordStatus(status, Math.max(1000, (flushTimeoutMs ?? 5000) - (Date.now() - started)));
+      await this.recordStatus(status, remaining());
     }
+    // The spool is replayed now if the server answers (data first, then the status), within what is left of
+    // the bound; a replay still going on after it goes on in the background while the process lives.
+    if (this.spool?.pending) await this.replayWithin(this.spool, remaining());
     const { queued } = this.logger.stats;
     if (queued > 0) diag.error(`Run ${this.runId} ended with ${queued} item(s) that could not be written.`);
-    if (this.spool?.used) this.reportSpool();
-    else if (this.url) diag.info(`View run ${this.runName} at: ${this.url}`);
+    if (this.spool?.pending) {
+      const spool = this.spool;
+      process.once('exit', () => {
+        if (spool.pending) this.reportSpool();
+      });
+    } else if (this.url) diag.info(`View run ${this.runName} at: ${this.url}`);
     untrackRun(this);
+  }
+
+  private async replayWithin(spool: RunSpool, timeoutMs: number): Promise<void> {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([
+      replaySpoolRun(spool, this.store),
+      new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, timeoutMs);
+      }),
+    ]);
+    clearTimeout(timer);
   }
 
   // The status goes to the server; if the server does not take it in time, to the spool.
@@ -414,11 +434,13 @@ export class RecordingRun implements Run {
     }
   }
 
+  // The one line a user must see whatever the diag level (silent by default): data is left on this machine
+  // and needs a command. It goes to stderr directly, once per run, at the end of the process.
   private reportSpool(): void {
     const spool = this.spool;
-    if (!spool?.used) return;
-    diag.warn(
-      `Run ${this.runId}: ${spool.points} metric point(s)${spool.items > spool.points ? ` and ${spool.items - spool.points} other item(s)` : ''}${spool.endStatus ? ` and its end status ${spool.endStatus}` : ''} could not reach ${this.store.trackingUri} and are in the spool at ${spool.storeDir}. Upload them with: ${spool.command}`,
+    if (!spool?.pending) return;
+    process.stderr.write(
+      `mlflow-kit: run ${this.runId}: ${spool.pendingPoints} metric point(s)${spool.items > spool.points ? ' and other items' : ''}${spool.endStatus ? ` and its end status ${spool.endStatus}` : ''} could not reach ${this.store.trackingUri} and are in the spool at ${spool.storeDir}. Upload them with: ${spool.command}\n`,
     );
   }
 

@@ -1,6 +1,8 @@
 import { stat } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { MlflowConfigError, MlflowKitError } from './errors.js';
-import { withFileLock } from './internal/local-fs.js';
+import { readTextIfExists, withFileLock } from './internal/local-fs.js';
 import {
   replayArtifacts,
   replayEndStatus,
@@ -17,7 +19,9 @@ import {
 import { ReplayState, replayFiles } from './internal/replay-state.js';
 import { openStore } from './internal/store-kinds.js';
 import { redactUrl, resolveSettings, type TrackingOptions } from './settings.js';
+import { SPOOL_SIDECAR } from './spool.js';
 import type { TrackingStore } from './store.js';
+import type { RunRecord } from './types.js';
 
 export { SOURCE_RUN_TAG } from './internal/replay-runs.js';
 
@@ -194,8 +198,36 @@ async function replayRun(context: ReplayContext, plan: RunPlan): Promise<void> {
   context.report();
 }
 
+/**
+ * A spooled run names its server run in its sidecar ({@link SPOOL_SIDECAR}): it is uploaded into that run,
+ * every spooled point as new, whatever the spelling of the URI the state file is keyed by. A run started
+ * offline (no remote id) is created as any local run.
+ */
+async function adoptSpoolTargets(context: ReplayContext, runs: RunRecord[]): Promise<void> {
+  for (const local of runs) {
+    const runId = local.info.runId;
+    if (context.state.run(runId) || !local.info.artifactUri?.startsWith('file:')) continue;
+    const runDir = dirname(fileURLToPath(local.info.artifactUri));
+    const text = await readTextIfExists(join(runDir, SPOOL_SIDECAR));
+    if (text === undefined) continue;
+    try {
+      const sidecar = JSON.parse(text) as { remoteRunId?: unknown; remoteExperimentId?: unknown };
+      if (typeof sidecar.remoteRunId !== 'string' || typeof sidecar.remoteExperimentId !== 'string') continue;
+      context.state.setRun(runId, {
+        remoteRunId: sidecar.remoteRunId,
+        remoteExperimentId: sidecar.remoteExperimentId,
+        metrics: {},
+        artifacts: {},
+      });
+    } catch {
+      // A damaged sidecar: the run is found by the state file or its source-run-id tag, as any local run.
+    }
+  }
+}
+
 async function replayUnderLock(context: ReplayContext, options: ReplayOptions): Promise<void> {
   const { runs, experimentById } = await listLocalRuns(context.source, options.runIds);
+  await adoptSpoolTargets(context, runs);
   context.progress.runsTotal = runs.length;
   context.report();
 

@@ -2,7 +2,8 @@ import { diag } from './diag.js';
 import { MlflowApiError } from './errors.js';
 import { itemBytes, nextChunkSizes } from './internal/log-batch-chunks.js';
 import { BYTES_PER_QUEUED_POINT, MetricQueue } from './internal/metric-queue.js';
-import { type RunSpool, replaySpool } from './spool.js';
+import { replaySpoolRun } from './internal/spool-replay.js';
+import type { RunSpool } from './spool.js';
 import type { ArtifactSource, TrackingStore } from './store.js';
 import type { KeyValue, LogBatch, Metric } from './types.js';
 import { LIMITS } from './validation.js';
@@ -327,7 +328,7 @@ export class RunLogger {
         this.counters.sent += count;
         if (this.transportFailures > 0) {
           diag.warn(`The server takes data for run ${this.runId} again; the outage is over.`);
-          if (this.spool?.used) void replaySpool(this.spool.storeDir, this.store.trackingUri);
+          if (this.spool?.used) void replaySpoolRun(this.spool, this.store);
         }
         this.transportFailures = 0;
       } catch (error) {

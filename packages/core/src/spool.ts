@@ -119,6 +119,9 @@ export class RunSpool {
   private pointCount = 0;
   private itemCount = 0;
   private statusWritten: RunStatus | undefined;
+  private replayedPointCount = 0;
+  private replayedItemCount = 0;
+  private statusReplayed = false;
 
   constructor(
     spoolDir: string,
@@ -140,6 +143,42 @@ export class RunSpool {
   /** Whether anything (data or the end status) is in the spool. */
   get used(): boolean {
     return this.runDir !== undefined;
+  }
+
+  /** Id of the run in the spool store (its folder name). */
+  get localRunId(): string {
+    return this.target.localRunId;
+  }
+
+  /** Metric points of the spool that a replay has uploaded to the server. */
+  get replayedPoints(): number {
+    return this.replayedPointCount;
+  }
+
+  /** Metric points in the spool not yet uploaded by a replay. */
+  get pendingPoints(): number {
+    return this.pointCount - this.replayedPointCount;
+  }
+
+  /** Whether something in the spool (data or the end status) has not reached the server yet. */
+  get pending(): boolean {
+    return (
+      this.used &&
+      (this.pointCount > this.replayedPointCount ||
+        this.itemCount > this.replayedItemCount ||
+        (this.statusWritten !== undefined && !this.statusReplayed))
+    );
+  }
+
+  /**
+   * Records a successful replay: what the spool held when it started (`points`, `items`, and whether the end
+   * status was written by then) is on the server. The sync state file keeps the per-file counts, so the next
+   * replay uploads only what was appended since.
+   */
+  markReplayed(snapshot: { points: number; items: number; statusWritten: boolean }): void {
+    this.replayedPointCount = Math.max(this.replayedPointCount, snapshot.points);
+    this.replayedItemCount = Math.max(this.replayedItemCount, snapshot.items);
+    if (snapshot.statusWritten) this.statusReplayed = true;
   }
 
   /** The end status written to the spool, if any. */
@@ -326,27 +365,4 @@ export class RunSpool {
     };
     writeFileAtomicSync(statePath, `${JSON.stringify(state)}\n`);
   }
-}
-
-/**
- * The seam where the background replay plugs in: called when the server answers again after an outage,
- * with the spool store that holds runs for it. The replay engine (the sync engine moved into core) uploads
- * the store's runs, each into the remote run its sidecar and sync state name, then applies their spooled end
- * status. Until it is plugged in, spooled data waits for `mlflow-kit sync`.
- */
-export type SpoolReplayer = (storeDir: string, trackingUri: string) => Promise<void>;
-
-let replayer: SpoolReplayer | undefined;
-
-/** Installs the background replay (see {@link SpoolReplayer}). Returns the previous one. */
-export function setSpoolReplayer(next: SpoolReplayer | undefined): SpoolReplayer | undefined {
-  const previous = replayer;
-  replayer = next;
-  return previous;
-}
-
-/** Starts the background replay of a spool store, if one is installed. Never throws. */
-export function replaySpool(storeDir: string, trackingUri: string): Promise<void> {
-  if (!replayer) return Promise.resolve();
-  return replayer(storeDir, trackingUri).catch(() => undefined);
 }

@@ -1,0 +1,152 @@
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { closeStores, type Run, startRun } from '@mlflow-kit/core';
+import { createFaultProxy, type FaultProxy } from '@mlflow-kit/core/testing';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { python, trackingUri, uniqueName } from '../helpers/python.js';
+
+// The background replay: while the process lives, the spool goes to the server as soon as it answers again,
+// with no `mlflow-kit sync`. The suite's server is slow on a shared machine: 20,000 points per run, and the
+// outage is 30 s (MLFLOW_KIT_TEST_OUTAGE_MS shortens it, e.g. 10000 in small mode).
+const POINTS = 20_000;
+const KEYS = ['a', 'b', 'c', 'd'];
+const STEPS = POINTS / KEYS.length;
+const OUTAGE_MS = Number(process.env.MLFLOW_KIT_TEST_OUTAGE_MS ?? 30_000);
+
+const spoolRoot = mkdtempSync(join(tmpdir(), 'mlflow-kit-replay-'));
+let proxy: FaultProxy;
+
+beforeAll(async () => {
+  proxy = await createFaultProxy({ target: trackingUri() });
+});
+
+afterAll(async () => {
+  await closeStores();
+  await proxy.stop();
+  rmSync(spoolRoot, { recursive: true, force: true });
+});
+
+interface ReadBack {
+  status: string;
+  keys: Record<string, [number, number]>;
+}
+
+function readBack(runId: string): Promise<ReadBack> {
+  return python<ReadBack>(`
+import json
+from mlflow import MlflowClient
+c = MlflowClient()
+r = c.get_run("${runId}")
+keys = {}
+for k in ${JSON.stringify(KEYS)}:
+    h = c.get_metric_history(r.info.run_id, k)
+    keys[k] = [len(h), len(set((m.step, m.value) for m in h))]
+print(json.dumps({"status": r.info.status, "keys": keys}))
+`);
+}
+
+function runIdByName(experiment: string): Promise<string[]> {
+  return python<string[]>(`
+import json
+from mlflow import MlflowClient
+c = MlflowClient()
+exp = c.get_experiment_by_name("${experiment}")
+print(json.dumps([] if exp is None else [r.info.run_id for r in c.search_runs([exp.experiment_id])]))
+`);
+}
+
+const EVERY_POINT_ONCE = Object.fromEntries(KEYS.map((key) => [key, [STEPS, STEPS]]));
+
+async function until<T>(read: () => Promise<T>, done: (value: T) => boolean, timeoutMs: number): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let value = await read();
+  while (!done(value) && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 2000));
+    value = await read();
+  }
+  return value;
+}
+
+// Metric points written in a spool folder (lines of its metric files).
+function spooledPoints(spoolDir: string): number {
+  let points = 0;
+  for (const entry of readdirSync(spoolDir, { recursive: true, withFileTypes: true })) {
+    if (entry.isFile() && /[/\\]metrics$/.test(entry.parentPath)) {
+      points += readFileSync(join(entry.parentPath, entry.name), 'utf8').split('\n').filter(Boolean).length;
+    }
+  }
+  return points;
+}
+
+function logSteps(run: Run, from: number, to: number): void {
+  for (let step = from; step < to; step++) for (const key of KEYS) run.logMetric(key, step / 7, { step });
+}
+
+function allPoints(value: ReadBack): boolean {
+  return KEYS.every((key) => value.keys[key]?.[0] === STEPS);
+}
+
+describe('background replay of the spool', () => {
+  it(`server stopped ${OUTAGE_MS / 1000} s mid-run: the replay uploads the spool while the process lives, every point once, FINISHED`, async () => {
+    const spoolDir = mkdtempSync(join(spoolRoot, 'outage-'));
+    const run = await startRun({
+      enabled: true,
+      trackingUri: proxy.uri,
+      experimentName: uniqueName('replay-outage'),
+      spoolDir,
+      exitTimeoutSeconds: 2,
+      maxRetries: 1,
+      flushIntervalMs: 200,
+    });
+    const third = Math.floor(STEPS / 3);
+    logSteps(run, 0, third);
+    await run.flush();
+    await proxy.stop();
+    const down = Date.now();
+    logSteps(run, third, 2 * third);
+    // The bounded wait runs out with the server down: what is left goes to the spool.
+    await run.flush();
+    expect(spooledPoints(spoolDir)).toBeGreaterThan(0);
+    await new Promise((resolve) => setTimeout(resolve, Math.max(0, OUTAGE_MS - (Date.now() - down))));
+    await proxy.start();
+    logSteps(run, 2 * third, STEPS);
+    // The server takes data again: the replay uploads the spooled third before end() is called.
+    const replayed = await until(() => readBack(run.runId), allPoints, 150_000);
+    expect(replayed.keys).toEqual(EVERY_POINT_ONCE);
+    expect(replayed.status).toBe('RUNNING');
+    await run.end();
+    const ended = await readBack(run.runId);
+    expect(ended).toEqual({ status: 'FINISHED', keys: EVERY_POINT_ONCE });
+  }, 300_000);
+
+  it('run started while the server is unreachable, server back before end(): the replay creates it with every point, FINISHED', async () => {
+    const experiment = uniqueName('replay-offline');
+    await proxy.stop();
+    const run = await startRun({
+      enabled: true,
+      trackingUri: proxy.uri,
+      experimentName: experiment,
+      spoolDir: mkdtempSync(join(spoolRoot, 'offline-')),
+      exitTimeoutSeconds: 2,
+      startTimeoutSeconds: 1,
+      maxRetries: 1,
+      flushIntervalMs: 200,
+    });
+    logSteps(run, 0, STEPS);
+    await proxy.start();
+    await run.end();
+    const runIds = await until(
+      () => runIdByName(experiment),
+      (ids) => ids.length > 0,
+      60_000,
+    );
+    expect(runIds).toHaveLength(1);
+    const created = await until(
+      () => readBack(runIds[0]!),
+      (value) => value.status === 'FINISHED',
+      150_000,
+    );
+    expect(created).toEqual({ status: 'FINISHED', keys: EVERY_POINT_ONCE });
+  }, 300_000);
+});
