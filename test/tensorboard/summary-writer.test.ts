@@ -167,6 +167,41 @@ describe('SummaryWriter against the real MLflow server and TensorBoard’s Event
     ]);
   });
 
+  it('addPrCurve: a pr_curves tensor [tp, fp, tn, fn, precision, recall] in the event file, a JSON artifact in MLflow', async () => {
+    const logDir = tempDir();
+    const experimentName = uniqueName('tb-pr');
+    const writer = tracked(logDir, experimentName);
+    // Thresholds 0, 0.5, 1: predictions 0.9 and 0.8 land in bucket 1, 0.3 and 0.1 in bucket 0 (as torch).
+    writer.addPrCurve('pr', tf.tensor1d([1, 0, 1, 0], 'bool'), [0.9, 0.8, 0.3, 0.1], 2, 3);
+    expect(() => writer.addPrCurve('pr', [true], [1.5], 3)).toThrowError(
+      expect.objectContaining({ name: 'MlflowValidationError', key: 'pr' }),
+    );
+    expect(() => writer.addPrCurve('pr', [2], [0.5], 3)).toThrowError(/pr: label 0 is 2/);
+    await writer.close();
+
+    const rows = [
+      [2, 1, 0],
+      [2, 1, 0],
+      [0, 1, 2],
+      [0, 1, 2],
+      [0.5, 0.5, 0],
+      [1, 0.5, 0],
+    ];
+    const events = await readEventDirs(logDir);
+    expect(events['.']?.tensors.pr).toEqual([{ step: 2, value: rows, plugin: 'pr_curves', description: '' }]);
+    const run = await readClientRun(await onlyRun(experimentName));
+    expect(JSON.parse(run.texts['pr_curves/pr/step_2.json'] as string)).toMatchObject({
+      step: 2,
+      thresholds: [0, 0.5, 1],
+      truePositives: rows[0],
+      falsePositives: rows[1],
+      trueNegatives: rows[2],
+      falseNegatives: rows[3],
+      precision: rows[4],
+      recall: rows[5],
+    });
+  });
+
   it('addHparams: params and metrics on the same run (no sub-run); hparams plugin summaries in the same log directory', async () => {
     const logDir = tempDir();
     const experimentName = uniqueName('tb-hparams');
