@@ -35,7 +35,7 @@ function microsPerCall(calls: number, call: (step: number) => void): number {
  */
 export async function benchTensorboard(opts: { trackingUri: string }): Promise<Record<string, number>> {
   const dir = mkdtempSync(join(tmpdir(), 'mlflow-kit-bench-tb-'));
-  const tfnode = loadTfjsNode<TfNode>();
+  const { tf: tfnode, problem } = loadTfjsNode<TfNode>();
   const tf = tfnode ?? tfjs;
   await tf.ready();
   const data = tf.randomNormal([1000]);
@@ -69,6 +69,8 @@ export async function benchTensorboard(opts: { trackingUri: string }): Promise<R
     results['ours MLflow flush after the loops, ms'] = Number(process.hrtime.bigint() - flushStart) / 1e6;
     results['ours scalar calls/s (tracking off)'] =
       1e6 / (results['ours scalar µs/call (tracking off)'] as number);
+    results['ours histogram calls/s (tracking off)'] =
+      1e6 / (results['ours histogram µs/call (tracking off)'] as number);
     if (tfnode) {
       const native = tfnode.node.summaryFileWriter(join(dir, 'native'));
       results['tfjs-node scalar µs/call'] = microsPerCall(scalars, (s) => native.scalar('loss', s * 1e-3, s));
@@ -77,15 +79,17 @@ export async function benchTensorboard(opts: { trackingUri: string }): Promise<R
       );
       native.flush();
       results['tfjs-node scalar calls/s'] = 1e6 / (results['tfjs-node scalar µs/call'] as number);
-      results['ratio scalar tfjs-node/ours (tracking off)'] =
-        (results['tfjs-node scalar µs/call'] as number) /
-        (results['ours scalar µs/call (tracking off)'] as number);
-      results['ratio histogram tfjs-node/ours (tracking off)'] =
-        (results['tfjs-node histogram µs/call'] as number) /
-        (results['ours histogram µs/call (tracking off)'] as number);
+      results['tfjs-node histogram calls/s'] = 1e6 / (results['tfjs-node histogram µs/call'] as number);
+      for (const call of ['scalar', 'histogram']) {
+        for (const mode of ['tracking off', 'tee + MLflow']) {
+          results[`ratio ${call} tfjs-node/ours (${mode})`] =
+            (results[`tfjs-node ${call} µs/call`] as number) /
+            (results[`ours ${call} µs/call (${mode})`] as number);
+        }
+      }
     } else {
       process.stderr.write(
-        'tensorboard bench: @tensorflow/tfjs-node cannot be loaded here; no native comparison.\n',
+        `tensorboard bench: @tensorflow/tfjs-node cannot be loaded here (${problem}); no native comparison (build it with \`pnpm setup:tfjs-node\`).\n`,
       );
     }
   } finally {

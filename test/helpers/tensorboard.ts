@@ -53,6 +53,7 @@ def num(x):
 def plain(v):
     if isinstance(v, bytes): return v.decode()
     if isinstance(v, list): return [plain(x) for x in v]
+    if isinstance(v, float) and not math.isfinite(v): return None  # JSON has no NaN/Infinity
     return v
 out = {}
 for d, _, files in os.walk(${JSON.stringify(root)}):

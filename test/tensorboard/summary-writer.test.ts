@@ -3,7 +3,7 @@ import { createClient, getActiveRun, MlflowValidationError, startRun } from '@ml
 import { SummaryWriter } from '@mlflow-kit/tensorboard';
 import * as tf from '@tensorflow/tfjs';
 import { afterEach, describe, expect, it } from 'vitest';
-import { trackingUri, uniqueName } from '../helpers/python.js';
+import { python, trackingUri, uniqueName } from '../helpers/python.js';
 import { readClientRun, readEventDirs, tempDirs } from '../helpers/tensorboard.js';
 
 const tempDir = tempDirs('mlflow-kit-tb-');
@@ -165,6 +165,82 @@ describe('SummaryWriter against the real MLflow server and TensorBoard’s Event
       { step: 0, value: 'first **note**', plugin: 'text', description: '' },
       { step: 1, value: 'second, ünïcödé', plugin: 'text', description: '' },
     ]);
+  });
+
+  it('addPrCurve: a pr_curves tensor [tp, fp, tn, fn, precision, recall] in the event file, a JSON artifact in MLflow', async () => {
+    const logDir = tempDir();
+    const experimentName = uniqueName('tb-pr');
+    const writer = tracked(logDir, experimentName);
+    // Thresholds 0, 0.5, 1: predictions 0.9 and 0.8 land in bucket 1, 0.3 and 0.1 in bucket 0 (as torch).
+    writer.addPrCurve('pr', tf.tensor1d([1, 0, 1, 0], 'bool'), [0.9, 0.8, 0.3, 0.1], 2, 3);
+    expect(() => writer.addPrCurve('pr', [true], [1.5], 3)).toThrowError(
+      expect.objectContaining({ name: 'MlflowValidationError', key: 'pr' }),
+    );
+    expect(() => writer.addPrCurve('pr', [2], [0.5], 3)).toThrowError(/pr: label 0 is 2/);
+    await writer.close();
+
+    const rows = [
+      [2, 1, 0],
+      [2, 1, 0],
+      [0, 1, 2],
+      [0, 1, 2],
+      [0.5, 0.5, 0],
+      [1, 0.5, 0],
+    ];
+    const events = await readEventDirs(logDir);
+    expect(events['.']?.tensors.pr).toEqual([{ step: 2, value: rows, plugin: 'pr_curves', description: '' }]);
+    const run = await readClientRun(await onlyRun(experimentName));
+    expect(JSON.parse(run.texts['pr_curves/pr/step_2.json'] as string)).toMatchObject({
+      step: 2,
+      thresholds: [0, 0.5, 1],
+      truePositives: rows[0],
+      falsePositives: rows[1],
+      trueNegatives: rows[2],
+      falseNegatives: rows[3],
+      precision: rows[4],
+      recall: rows[5],
+    });
+  });
+
+  it('addPrCurve matches torch’s compute_curve (run in numpy) on random weighted data', async () => {
+    const logDir = tempDir();
+    const writer = new SummaryWriter({ logDir, enabled: false });
+    let seed = 7;
+    const random = (): number => {
+      seed = (seed * 16807) % 2147483647;
+      return seed / 2147483647;
+    };
+    const labels = Array.from({ length: 200 }, () => (random() < 0.4 ? 1 : 0));
+    const predictions = labels.map((label) => Math.min(1, Math.max(0, label * 0.3 + random() * 0.7)));
+    const weights = labels.map(() => 0.5 + random());
+    writer.addPrCurve('pr', labels, predictions, 0, 11, weights);
+    await writer.close();
+    const ours = (await readEventDirs(logDir))['.']?.tensors.pr?.[0]?.value;
+    // torch.utils.tensorboard.summary.compute_curve, verbatim, then float32 as in the event file.
+    const torch = await python<number[][]>(`
+import json, numpy as np
+labels, predictions, weights = np.array(${JSON.stringify(labels)}), np.array(${JSON.stringify(predictions)}), np.array(${JSON.stringify(weights)})
+num_thresholds = 11
+_MINIMUM_COUNT = 1e-7
+bucket_indices = np.int32(np.floor(predictions * (num_thresholds - 1)))
+float_labels = labels.astype(np.float64)
+histogram_range = (0, num_thresholds - 1)
+tp_buckets, _ = np.histogram(bucket_indices, bins=num_thresholds, range=histogram_range, weights=float_labels * weights)
+fp_buckets, _ = np.histogram(bucket_indices, bins=num_thresholds, range=histogram_range, weights=(1.0 - float_labels) * weights)
+tp = np.cumsum(tp_buckets[::-1])[::-1]
+fp = np.cumsum(fp_buckets[::-1])[::-1]
+tn = fp[0] - fp
+fn = tp[0] - tp
+precision = tp / np.maximum(_MINIMUM_COUNT, tp + fp)
+recall = tp / np.maximum(_MINIMUM_COUNT, tp + fn)
+print(json.dumps(np.stack((tp, fp, tn, fn, precision, recall)).astype(np.float32).tolist()))
+`);
+    expect(ours).toHaveLength(6);
+    for (const [r, row] of torch.entries()) {
+      for (const [i, value] of row.entries()) {
+        expect((ours as number[][])[r]?.[i]).toBeCloseTo(value, 4);
+      }
+    }
   });
 
   it('addHparams: params and metrics on the same run (no sub-run); hparams plugin summaries in the same log directory', async () => {

@@ -3,21 +3,43 @@
 // set) and in TensorBoard event files under ./logs:
 //   pnpm --filter @mlflow-kit/example-tensorboard start
 //   ~/.cache/mlflow-kit/venv-*/bin/tensorboard --logdir examples/tensorboard/logs
+import { createRequire } from 'node:module';
 import { startRun } from '@mlflow-kit/core';
 import { SummaryWriter, tensorBoard } from '@mlflow-kit/tensorboard';
-import * as tf from '@tensorflow/tfjs';
+import * as tfjs from '@tensorflow/tfjs';
+
+/**
+ * `@tensorflow/tfjs-node` (native TensorFlow) when it is installed with its addon built (`pnpm setup:tfjs-node`
+ * in this repository), else `@tensorflow/tfjs` on its pure-JavaScript backend. The logging is the same on both.
+ */
+async function loadTensorFlow(): Promise<typeof tfjs> {
+  process.env.TF_CPP_MIN_LOG_LEVEL ??= '2'; // TensorFlow's CPU-feature banner
+  try {
+    const tfNode = createRequire(import.meta.url)('@tensorflow/tfjs-node') as typeof tfjs;
+    await tfNode.setBackend('tensorflow');
+    await tfNode.ready();
+    return tfNode;
+  } catch (error) {
+    const reason = (error instanceof Error ? error.message : String(error)).split('\n')[0];
+    console.log(`@tensorflow/tfjs-node is not available (${reason}); using @tensorflow/tfjs.`);
+    return tfjs;
+  }
+}
+
+const tf = await loadTensorFlow();
+console.log(`TensorFlow.js ${tf.version.tfjs} on the "${tf.getBackend()}" backend`);
 
 // Tracking is opt-in; this example exists to show it, so it switches it on itself.
 const tracking = { enabled: true, experimentName: 'tensorboard-demo' } as const;
 
-function data(rows = 200): { xs: tf.Tensor2D; ys: tf.Tensor2D } {
+function data(rows = 200): { xs: tfjs.Tensor2D; ys: tfjs.Tensor2D } {
   const features = Array.from({ length: rows }, (_, row) => [
     Math.sin(row),
     Math.cos(row * 0.7),
     (row % 9) / 9,
   ]);
   const labels = features.map(([a = 0, b = 0]) => (a + b > 0 ? 1 : 0));
-  return { xs: tf.tensor2d(features), ys: tf.oneHot(tf.tensor1d(labels, 'int32'), 2) as tf.Tensor2D };
+  return { xs: tf.tensor2d(features), ys: tf.oneHot(tf.tensor1d(labels, 'int32'), 2) as tfjs.Tensor2D };
 }
 
 const run = await startRun({ ...tracking, runName: 'tensorboard-example' });
@@ -38,7 +60,7 @@ const history = await model.fit(xs, ys, {
 });
 
 const writer = new SummaryWriter({ logDir: 'logs/extras' });
-const predictions = model.predict(xs) as tf.Tensor2D;
+const predictions = model.predict(xs) as tfjs.Tensor2D;
 writer.addHistogram('predicted_p1', predictions.slice([0, 1], [-1, 1]), 8);
 writer.addImage(
   'confidence',

@@ -1,4 +1,4 @@
-import { diag } from '@mlflow-kit/core';
+import { diag, MlflowValidationError } from '@mlflow-kit/core';
 import { assertFinite, histogramStats, tfjsBuckets } from './internal/histogram.js';
 import { assertStep, LogdirSink, type LogdirSinkOptions } from './internal/logdir-sink.js';
 import type { RunBindingOptions } from './internal/run-binding.js';
@@ -22,7 +22,7 @@ export class SummaryFileWriter {
    */
   scalar(name: string, value: TensorLike | number, step: number, description?: string): void {
     if (description != null) throw new Error('scalar() does not support description yet');
-    assertStep(name, step);
+    assertTfjsStep(name, step);
     let number: number;
     if (typeof value === 'number') number = value;
     else {
@@ -40,7 +40,7 @@ export class SummaryFileWriter {
    * Non-finite values are refused with an {@link MlflowValidationError} naming the tag.
    */
   histogram(name: string, data: NumericData, step: number, buckets?: number, description?: string): void {
-    assertStep(name, step);
+    assertTfjsStep(name, step);
     const { values } = readNumbers(data);
     if (values.length > 0) assertFinite(name, values);
     const computed = tfjsBuckets(values, buckets ?? 30);
@@ -65,6 +65,22 @@ export class SummaryFileWriter {
     });
   }
 }
+
+/**
+ * tfjs-node passes the step as its `Int64Scalar`, which accepts only (-2^31, 2^31 - 1): a step outside is
+ * refused there, with this message, before anything is written. The drop-in refuses it the same way (typed,
+ * naming the tag), so a script cannot depend on steps tfjs-node would reject.
+ */
+function assertTfjsStep(tag: string, step: number): void {
+  assertStep(tag, step);
+  if (!(step > -INT32_MAX && step < INT32_MAX - 1)) {
+    throw new MlflowValidationError(
+      tag,
+      `Got a value outside of the bound of values supported for int64 dtype ([-${INT32_MAX}, ${INT32_MAX - 1}]): ${step}`,
+    );
+  }
+}
+const INT32_MAX = 2 ** 31;
 
 const cache = new Map<string, SummaryFileWriter>();
 

@@ -10,6 +10,7 @@ import {
   toRgbaImages,
 } from './internal/image.js';
 import { assertStep, LogdirSink } from './internal/logdir-sink.js';
+import { computePrCurve } from './internal/pr-curve.js';
 import type { RunBindingOptions } from './internal/run-binding.js';
 import type { HparamValue } from './internal/summary-proto.js';
 import { type NumericData, readNumbers, type TensorLike } from './internal/tensor-like.js';
@@ -247,6 +248,38 @@ export class SummaryWriter {
     const step = this.step(tag, globalStep);
     const grid = tileImages(toRgbaImages(tag, images, dataformats, shape));
     this.sink.image(tag, grid, step, this.wallTime(tag, walltime));
+  }
+
+  /**
+   * Logs a precision–recall curve, as torch's `add_pr_curve`: `labels` (0/1 or booleans) and `predictions`
+   * (in [0, 1]) as tensors or arrays, bucketed at `numThresholds` evenly spaced thresholds. TensorBoard's PR
+   * curves dashboard shows it; in MLflow it is `pr_curves/<tag>/step_<step>.json` (thresholds, precision,
+   * recall and the four counts). Bad values are an {@link MlflowValidationError} naming the tag.
+   *
+   * @param numThresholds - Thresholds of the curve. @defaultValue `127`
+   * @param weights - Per-example weights. @defaultValue all `1`
+   */
+  addPrCurve(
+    tag: string,
+    labels: NumericData | readonly boolean[],
+    predictions: NumericData,
+    globalStep?: number,
+    numThresholds = 127,
+    weights?: NumericData,
+    walltime?: number,
+  ): void {
+    const step = this.step(tag, globalStep);
+    const labelValues = Array.isArray(labels)
+      ? labels.map(Number)
+      : readNumbers(labels as NumericData).values;
+    const curve = computePrCurve(
+      tag,
+      labelValues,
+      readNumbers(predictions).values,
+      numThresholds,
+      weights === undefined ? undefined : readNumbers(weights).values,
+    );
+    this.sink.prCurve(tag, curve, step, this.wallTime(tag, walltime));
   }
 
   /** Logs text (TensorBoard renders it as Markdown); in MLflow a text artifact per tag and step. */

@@ -3,6 +3,7 @@ import { EventFileWriter, type EventFileWriterOptions } from './event-file-write
 import type { Buckets, HistogramStats } from './histogram.js';
 import { renderHistogram } from './histogram-chart.js';
 import type { RgbaImage } from './image.js';
+import type { PrCurve } from './pr-curve.js';
 import { bindingFor, type RunBinding, type RunBindingOptions, splitLogdir } from './run-binding.js';
 import {
   encodeEvent,
@@ -16,6 +17,7 @@ import {
   hparamsSessionStart,
   imageValue,
   metadataValue,
+  prCurveMetadata,
   scalarValue,
   stringTensor,
   tensorValue,
@@ -239,6 +241,32 @@ export class LogdirSink {
     if (!this.binding.recording) return;
     const file = this.artifactFile('text', tag, step, 'txt');
     this.binding.send((run) => run.logText(text, file));
+  }
+
+  /**
+   * A precision–recall curve: a `[6, numThresholds]` float tensor with the `pr_curves` plugin's metadata in
+   * the event file (as torch), and `pr_curves/<tag>/step_<step>.json` (thresholds and the six rows) in MLflow.
+   */
+  prCurve(tag: string, curve: PrCurve, step: number, wallTime: number): void {
+    const n = curve.thresholds.length;
+    const values = new Float32Array(6 * n);
+    for (const [r, row] of curve.rows.entries()) values.set(row, r * n);
+    this.event(step, wallTime, tensorValue(tag, floatTensor([6, n], values), prCurveMetadata(n)));
+    if (!this.binding.recording) return;
+    const [truePositives, falsePositives, trueNegatives, falseNegatives, precision, recall] = curve.rows;
+    const json = JSON.stringify({
+      step,
+      wallTime,
+      thresholds: curve.thresholds,
+      precision,
+      recall,
+      truePositives,
+      falsePositives,
+      trueNegatives,
+      falseNegatives,
+    });
+    const file = this.artifactFile('pr_curves', tag, step, 'json');
+    this.binding.send((run) => run.logText(json, file));
   }
 
   /** An artifact only (no TensorBoard counterpart), such as an SVG figure. */

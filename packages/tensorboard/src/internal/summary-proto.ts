@@ -58,6 +58,14 @@ export function encodeMetadata(fields: MetadataFields): Uint8Array {
   return writer.finish();
 }
 
+/** The `pr_curves` plugin's metadata: `PrCurvePluginData { version: 0, num_thresholds }`, as torch writes it. */
+export function prCurveMetadata(numThresholds: number): Uint8Array {
+  return encodeMetadata({
+    pluginName: 'pr_curves',
+    content: new ProtoWriter().varint(2, numThresholds).finish(),
+  });
+}
+
 /** A `Summary.Value` holding `simple_value`, as `WriteScalarSummary` (tfjs-node) and torch write scalars. */
 export function scalarValue(tag: string, value: number): Uint8Array {
   return new ProtoWriter(tag.length + 12).string(1, tag).float(2, value).finish();
