@@ -11,9 +11,9 @@ import { type MlflowServer, startMlflowServer, venvPython } from '../test/setup/
 import { startPostgres } from '../test/setup/postgres.js';
 
 /** Points per throughput contestant; per-point Python requests are slow, so that one logs fewer. */
-const POINTS = 100_000;
-const PYTHON_PER_POINT = 2_000;
-const PYTHON_ASYNC = 20_000;
+const POINTS = 50_000;
+const PYTHON_PER_POINT = 1_000;
+const PYTHON_ASYNC = 10_000;
 const BATCH = 1000;
 const IN_FLIGHT = 4;
 const OUTAGE_POINTS = 1_000_000;

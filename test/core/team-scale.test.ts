@@ -99,5 +99,5 @@ print(json.dumps(out))
       for (let k = 0; k < KEYS; k++)
         expect(run.keys[`m${k}`], `${runId} m${k}`).toEqual({ count: perKey, distinct: perKey, wrong: 0 });
     }
-  }, 300_000);
+  }, 600_000);
 });

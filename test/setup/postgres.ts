@@ -9,7 +9,7 @@ const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 
 /** A PostgreSQL cluster started by the tests in a temporary directory, listening on 127.0.0.1 only. */
 export interface PostgresCluster {
-  /** SQLAlchemy URI of its `mlflow` database, for `mlflow server --backend-store-uri`. */
+  /** SQLAlchemy URI of its `mlflow` database with the psycopg2 driver, for `mlflow server --backend-store-uri`. */
   uri: string;
   port: number;
   /** Stops the cluster and deletes its directory. */
@@ -72,7 +72,7 @@ export async function startPostgres(): Promise<PostgresCluster> {
     await stop();
     throw error;
   }
-  return { uri: `postgresql://mlflow@127.0.0.1:${port}/mlflow`, port, stop };
+  return { uri: `postgresql+psycopg2://mlflow@127.0.0.1:${port}/mlflow`, port, stop };
 }
 
 /** An `mlflow server` whose backend store is a PostgreSQL cluster of its own; stop() stops both. */
