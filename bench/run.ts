@@ -1,6 +1,6 @@
 // `pnpm bench`: starts the pinned MLflow server (or uses MLFLOW_BENCH_TRACKING_URI), runs every benchmark
 // against a baseline measured in the same run, prints a table and writes bench/results/latest.{json,md}.
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -18,10 +18,11 @@ async function optional(file: string, name: string): Promise<Bench | undefined> 
 }
 
 const only = process.argv.slice(2);
-const server: MlflowServer | undefined = process.env.MLFLOW_BENCH_TRACKING_URI
-  ? undefined
-  : await startMlflowServer();
-const trackingUri = process.env.MLFLOW_BENCH_TRACKING_URI ?? server!.uri;
+// The ingest benchmark starts its own SQLite and PostgreSQL servers; the others share this one.
+const needsServer = only.length === 0 || only.some((name) => name !== 'ingest');
+const server: MlflowServer | undefined =
+  process.env.MLFLOW_BENCH_TRACKING_URI || !needsServer ? undefined : await startMlflowServer();
+const trackingUri = process.env.MLFLOW_BENCH_TRACKING_URI ?? server?.uri ?? '';
 const results: Record<string, Record<string, number>> = {};
 try {
   const benches: [string, Bench | undefined][] = [
@@ -29,6 +30,7 @@ try {
     ['tfjs', await optional('tfjs-overhead.ts', 'benchTfjsOverhead')],
     ['sync', await optional('sync-throughput.ts', 'benchSyncThroughput')],
     ['tensorboard', await optional('tensorboard-overhead.ts', 'benchTensorboard')],
+    ['ingest', await optional('ingest-throughput.ts', 'benchIngest')],
   ];
   for (const [name, bench] of benches) {
     if (!bench || (only.length > 0 && !only.includes(name))) continue;
@@ -40,19 +42,51 @@ try {
 }
 
 const machine = `${cpus().length} x ${cpus()[0]?.model ?? 'cpu'}, Node ${process.version}, MLflow ${MLFLOW_VERSION}`;
-const lines = [`# mlflow-kit benchmarks`, '', `${new Date().toISOString()} on ${machine}`, ''];
-for (const [name, figures] of Object.entries(results)) {
-  lines.push(`## ${name}`, '', '| measure | value |', '|---|---|');
-  for (const [measure, value] of Object.entries(figures)) {
+const date = new Date().toISOString();
+const out = join(here, 'results');
+mkdirSync(out, { recursive: true });
+
+// `pnpm bench <name>` replaces only the sections it ran: the others stay as their last run left them, each
+// with its own date and machine.
+interface Section {
+  date: string;
+  machine: string;
+  figures: Record<string, number>;
+}
+const latestJson = join(out, 'latest.json');
+const sections: Record<string, Section> = {};
+if (existsSync(latestJson)) {
+  const previous = JSON.parse(readFileSync(latestJson, 'utf8')) as {
+    date?: string;
+    machine?: string;
+    results?: Record<string, Record<string, number>>;
+    sections?: Record<string, Section>;
+  };
+  for (const [name, figures] of Object.entries(previous.results ?? {}))
+    sections[name] = previous.sections?.[name] ?? {
+      date: previous.date ?? '',
+      machine: previous.machine ?? '',
+      figures,
+    };
+}
+for (const [name, figures] of Object.entries(results)) sections[name] = { date, machine, figures };
+
+const lines = [`# mlflow-kit benchmarks`, '', `Last run ${date} on ${machine}`, ''];
+for (const [name, section] of Object.entries(sections)) {
+  lines.push(
+    `## ${name}`,
+    '',
+    `${section.date} on ${section.machine}`,
+    '',
+    '| measure | value |',
+    '|---|---|',
+  );
+  for (const [measure, value] of Object.entries(section.figures)) {
     lines.push(`| ${measure} | ${Math.abs(value) >= 100 ? value.toFixed(0) : value.toFixed(4)} |`);
   }
   lines.push('');
 }
-const out = join(here, 'results');
-mkdirSync(out, { recursive: true });
-writeFileSync(
-  join(out, 'latest.json'),
-  `${JSON.stringify({ date: new Date().toISOString(), machine, results }, null, 2)}\n`,
-);
+const merged = Object.fromEntries(Object.entries(sections).map(([name, s]) => [name, s.figures]));
+writeFileSync(latestJson, `${JSON.stringify({ date, machine, results: merged, sections }, null, 2)}\n`);
 writeFileSync(join(out, 'latest.md'), `${lines.join('\n')}\n`);
 console.log(lines.join('\n'));

@@ -14,11 +14,19 @@ export const MLFLOW_VERSION = readFileSync(join(repoRoot, '.mlflow-version'), 'u
 /** The tensorboard the suite pins, whose `EventAccumulator` reads back the event files we write. */
 export const TENSORBOARD_VERSION = '2.21.0';
 
+/** The pinned psycopg2-binary, the PostgreSQL driver of the team-scale server (test/setup/postgres.ts). */
+export const PSYCOPG2_VERSION = '2.9.13';
+
 /**
- * What the suite installs: the pinned mlflow with the `auth` extra (Flask-WTF) for basic-auth servers, and
- * the pinned tensorboard (its protobuf range, >=6.31.1,<8, contains the one mlflow resolves to).
+ * What the suite installs: the pinned mlflow with the `auth` extra (Flask-WTF) for basic-auth servers, the
+ * pinned tensorboard (its protobuf range, >=6.31.1,<8, contains the one mlflow resolves to), and
+ * psycopg2-binary for the PostgreSQL-backed server.
  */
-export const VENV_REQUIREMENTS = [`mlflow[auth]==${MLFLOW_VERSION}`, `tensorboard==${TENSORBOARD_VERSION}`];
+export const VENV_REQUIREMENTS = [
+  `mlflow[auth]==${MLFLOW_VERSION}`,
+  `tensorboard==${TENSORBOARD_VERSION}`,
+  `psycopg2-binary==${PSYCOPG2_VERSION}`,
+];
 
 /** Short hash of the requirements, part of the venv's directory name so a changed list gets a fresh venv. */
 export const VENV_KEY = `${MLFLOW_VERSION}-${createHash('sha256').update(VENV_REQUIREMENTS.join('\n')).digest('hex').slice(0, 8)}`;
@@ -35,8 +43,8 @@ export function venvPython(): string {
 }
 
 const VERSION_PROBE =
-  'import flask_wtf, mlflow, tensorboard; print(mlflow.__version__, tensorboard.__version__)';
-const EXPECTED_VERSIONS = `${MLFLOW_VERSION} ${TENSORBOARD_VERSION}`;
+  'import flask_wtf, mlflow, tensorboard, psycopg2; print(mlflow.__version__, tensorboard.__version__, psycopg2.__version__.split()[0])';
+const EXPECTED_VERSIONS = `${MLFLOW_VERSION} ${TENSORBOARD_VERSION} ${PSYCOPG2_VERSION}`;
 
 function installedVersion(): string | undefined {
   try {
