@@ -11,6 +11,7 @@ import {
   smallClassifier as classifier,
   trainingData as data,
 } from '../../packages/tfjs/src/__tests__/test-models.js';
+import { startMlflow2Proxy } from '../helpers/mlflow2-proxy.js';
 import { python as runPython, trackingUri, uniqueName } from '../helpers/python.js';
 
 /** MLflow's telemetry thread can die noisily on exit; it is off here. */
@@ -242,9 +243,104 @@ path = mlflow.artifacts.download_artifacts("models:/${name}@champion")
 print(json.dumps({"source": v.source, "run_id": v.run_id, "files": sorted(os.listdir(path))}))
 `);
     expect(seen.run_id).toBe(run.runId);
-    expect(seen.source).toBe(`${run.artifactUri}/model`);
+    expect(seen.source).toBe(info?.modelUri);
+    expect(info?.modelUri).toMatch(/^models:\/m-[0-9a-f]{32}$/);
     // Python adds its own registered_model_meta file to the download.
     expect(seen.files).toEqual(expect.arrayContaining(['MLmodel', 'group1-shard1of1.bin', 'model.json']));
+  });
+
+  it("an MLflow 3 logged model: Python sees it with the run's params, the final epoch metrics and the run's output; it loads by models:/<id> and registers from it", async () => {
+    const experimentName = uniqueName('tfjs-logged');
+    const name = uniqueName('tfjs-logged-model');
+    autologTo(experimentName, { registeredModelName: name });
+    const model = classifier();
+    const { xs, ys } = data();
+    await model.fit(xs, ys, { epochs: 3, batchSize: 16, validationSplit: 0.25 });
+    const runId = await onlyRun(experimentName);
+    const seen = await python<{
+      outputs: [string, number][];
+      name: string;
+      status: string;
+      params: Record<string, string>;
+      runParams: Record<string, string>;
+      metrics: Record<string, [number, number, string]>;
+      runLoss: number;
+      sourceRunId: string;
+      modelTags: Record<string, string>;
+      search: string[];
+      version: { source: string; model_id: string; run_id: string };
+      files: string[];
+      flavor: Record<string, unknown>;
+      mlmodelId: string;
+      runArtifacts: string[];
+    }>(`
+import json, os, mlflow
+from mlflow.tracking import MlflowClient
+from mlflow.models import Model
+c = MlflowClient()
+r = c.get_run("${runId}")
+outs = [[o.model_id, o.step] for o in r.outputs.model_outputs]
+m = c.get_logged_model(outs[0][0])
+found = c.search_logged_models(experiment_ids=[r.info.experiment_id])
+v = c.get_model_version("${name}", "1")
+mm = Model.load(f"models:/{m.model_id}")
+print(json.dumps({"outputs": outs, "name": m.name, "status": str(m.status), "params": m.params,
+  "runParams": r.data.params,
+  "metrics": {x.key: [x.value, x.step, x.run_id] for x in m.metrics}, "runLoss": r.data.metrics["loss"],
+  "sourceRunId": m.source_run_id, "modelTags": m.tags, "search": [x.model_id for x in found],
+  "version": {"source": v.source, "model_id": v.model_id, "run_id": v.run_id},
+  "files": sorted(os.listdir(mlflow.artifacts.download_artifacts(f"models:/{m.model_id}"))),
+  "flavor": mm.flavors["tfjs"], "mlmodelId": mm.model_id,
+  "runArtifacts": [f.path for f in c.list_artifacts("${runId}")]}))
+`);
+    expect(seen.outputs).toHaveLength(1);
+    const [modelId, step] = seen.outputs[0]!;
+    expect(modelId).toMatch(/^m-[0-9a-f]{32}$/);
+    expect(step).toBe(2);
+    expect(seen).toMatchObject({ name: 'model', sourceRunId: runId, search: [modelId], mlmodelId: modelId });
+    expect(seen.status).toMatch(/READY/);
+    expect(seen.params).toEqual(seen.runParams);
+    expect(seen.params.epochs).toBe('3');
+    expect(Object.keys(seen.metrics)).toEqual(expect.arrayContaining(['loss', 'acc', 'val_loss', 'val_acc']));
+    expect(seen.metrics.loss).toEqual([seen.runLoss, 2, runId]);
+    // The server keeps the source and run of the version, and tags the logged model with its registrations.
+    expect(seen.version).toMatchObject({ source: `models:/${modelId}`, run_id: runId });
+    expect(seen.modelTags['mlflow.modelVersions']).toContain(name);
+    expect(seen.files).toEqual(expect.arrayContaining(['MLmodel', 'group1-shard1of1.bin', 'model.json']));
+    expect(seen.flavor).toMatchObject({ format: 'layers-model' });
+    // The model's files live in the logged model, not in the run's artifacts.
+    expect(seen.runArtifacts).not.toContain('model');
+
+    const expected = (model.predict(xs) as tf.Tensor).arraySync();
+    for (const uri of [`models:/${modelId}`, `runs:/${runId}/model`, `models:/${name}/1`]) {
+      const loaded = await loadModel(uri, { tf, trackingUri: trackingUri() });
+      expect((loaded.predict(xs) as tf.Tensor).arraySync(), uri).toEqual(expected);
+    }
+  });
+
+  it("a server before MLflow 3 (404 on logged-models): the model goes to the run's artifacts and registers from there", async () => {
+    const proxy = await startMlflow2Proxy(trackingUri());
+    undo.push(() => void proxy.close());
+    const name = uniqueName('tfjs-v2');
+    const run = await startRun({
+      enabled: true,
+      trackingUri: proxy.uri,
+      experimentName: uniqueName('tfjs-v2'),
+    });
+    const model = classifier();
+    const { xs, ys } = data();
+    await model.fit(xs, ys, { epochs: 2, callbacks: mlflowCallback({ tf, run, logModel: false }) });
+    const info = await logModel(run, model, 'model', { registeredModelName: name, tf });
+    await run.end();
+    expect(proxy.refused).toBeGreaterThan(0);
+    expect(info?.modelUri).toBe(`runs:/${run.runId}/model`);
+    expect(info?.modelId).toBeUndefined();
+    const seen = await readRun(run.runId);
+    expect(seen.artifacts).toEqual(expect.arrayContaining(['model/MLmodel', 'model/model.json']));
+    const loaded = await loadModel(`models:/${name}/1`, { tf, trackingUri: proxy.uri });
+    expect((loaded.predict(xs) as tf.Tensor).arraySync()).toEqual(
+      (model.predict(xs) as tf.Tensor).arraySync(),
+    );
   });
 });
 
