@@ -351,7 +351,7 @@ describeBackends('tfjs autologging into the local store', () => {
   });
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-  it('Python reads a run logged to ./mlruns, and loadModel reads the model back', async () => {
+  it('Python reads a run logged to ./mlruns with its logged model, and loadModel reads the model back by models:/<id> and runs:/', async () => {
     const uri = pathToFileURL(join(dir, 'mlruns')).href;
     const experimentName = uniqueName('tfjs-local');
     undo.push(autolog({ tf, enabled: true, trackingUri: uri, experimentName }));
@@ -364,10 +364,51 @@ describeBackends('tfjs autologging into the local store', () => {
     const run = await readRun(record!.info.runId, { MLFLOW_TRACKING_URI: uri });
     expect(run.status).toBe('FINISHED');
     expect(steps(run.history.val_loss)).toEqual([0, 1]);
-    expect(run.mlmodel?.flavors.tfjs).toMatchObject({ format: 'layers-model' });
-    const loaded = await loadModel(`runs:/${record!.info.runId}/model`, { tf, trackingUri: uri });
-    expect((loaded.predict(xs) as tf.Tensor).arraySync()).toEqual(
-      (model.predict(xs) as tf.Tensor).arraySync(),
+    const runId = record!.info.runId;
+    const seen = await python<{
+      outputs: [string, number][];
+      name: string;
+      status: string;
+      params: Record<string, string>;
+      runParams: Record<string, string>;
+      metrics: Record<string, [number, number, string]>;
+      runLoss: number;
+      search: string[];
+      flavor: Record<string, unknown>;
+      files: string[];
+    }>(
+      `
+import json, os, mlflow
+from mlflow.tracking import MlflowClient
+from mlflow.models import Model
+c = MlflowClient()
+r = c.get_run("${runId}")
+outs = [[o.model_id, o.step] for o in r.outputs.model_outputs]
+m = c.get_logged_model(outs[0][0])
+found = c.search_logged_models(experiment_ids=[r.info.experiment_id])
+print(json.dumps({"outputs": outs, "name": m.name, "status": str(m.status), "params": m.params,
+  "runParams": r.data.params, "metrics": {x.key: [x.value, x.step, x.run_id] for x in m.metrics},
+  "runLoss": r.data.metrics["loss"], "search": [x.model_id for x in found],
+  "flavor": Model.load(f"models:/{m.model_id}").flavors["tfjs"],
+  "files": sorted(os.listdir(mlflow.artifacts.download_artifacts(f"models:/{m.model_id}")))}))
+`,
+      { MLFLOW_TRACKING_URI: uri },
     );
+    const [modelId, step] = seen.outputs[0]!;
+    expect(step).toBe(1);
+    expect(seen).toMatchObject({ name: 'model', search: [modelId] });
+    expect(seen.status).toMatch(/READY/);
+    expect(seen.params).toEqual(seen.runParams);
+    expect(seen.metrics.loss).toEqual([seen.runLoss, 1, runId]);
+    expect(seen.flavor).toMatchObject({ format: 'layers-model' });
+    expect(seen.files).toEqual(expect.arrayContaining(['MLmodel', 'group1-shard1of1.bin', 'model.json']));
+    // The run's history keeps one point per epoch: the model's metrics are not written to the run twice.
+    expect(steps(run.history.loss)).toEqual([0, 1]);
+    for (const modelUri of [`models:/${modelId}`, `runs:/${runId}/model`]) {
+      const loaded = await loadModel(modelUri, { tf, trackingUri: uri });
+      expect((loaded.predict(xs) as tf.Tensor).arraySync(), modelUri).toEqual(
+        (model.predict(xs) as tf.Tensor).arraySync(),
+      );
+    }
   });
 });
