@@ -58,6 +58,52 @@ print(json.dumps(res))
   );
 }
 
+interface PyLoggedModel {
+  outputs: [string, number][];
+  name: string;
+  status: string;
+  params: Record<string, string>;
+  runParams: Record<string, string>;
+  metrics: Record<string, [number, number, string]>;
+  runLoss: number;
+  sourceRunId: string;
+  modelTags: Record<string, string>;
+  search: string[];
+  files: string[];
+  flavor: Record<string, unknown>;
+  mlmodelId: string;
+  runArtifacts: string[];
+  version?: { source: string; run_id: string };
+}
+
+/**
+ * What the official Python client sees of the logged model a run produced: the model, its params and metrics,
+ * the run's outputs, a search, the downloaded files and MLmodel; `extra` adds Python dict entries.
+ */
+function readLoggedModel(runId: string, env: Record<string, string>, extra = ''): Promise<PyLoggedModel> {
+  return python<PyLoggedModel>(
+    `
+import json, os, mlflow
+from mlflow.tracking import MlflowClient
+from mlflow.models import Model
+c = MlflowClient()
+r = c.get_run("${runId}")
+outs = [[o.model_id, o.step] for o in r.outputs.model_outputs]
+m = c.get_logged_model(outs[0][0])
+found = c.search_logged_models(experiment_ids=[r.info.experiment_id])
+mm = Model.load(f"models:/{m.model_id}")
+print(json.dumps({"outputs": outs, "name": m.name, "status": str(m.status), "params": m.params,
+  "runParams": r.data.params,
+  "metrics": {x.key: [x.value, x.step, x.run_id] for x in m.metrics}, "runLoss": r.data.metrics["loss"],
+  "sourceRunId": m.source_run_id, "modelTags": m.tags, "search": [x.model_id for x in found],
+  "files": sorted(os.listdir(mlflow.artifacts.download_artifacts(f"models:/{m.model_id}"))),
+  "flavor": mm.flavors["tfjs"], "mlmodelId": mm.model_id,
+  "runArtifacts": [f.path for f in c.list_artifacts("${runId}")], ${extra}}))
+`,
+    env,
+  );
+}
+
 const undo: (() => void)[] = [];
 afterEach(async () => {
   for (const step of undo.splice(0)) step();
@@ -257,42 +303,11 @@ print(json.dumps({"source": v.source, "run_id": v.run_id, "files": sorted(os.lis
     const { xs, ys } = data();
     await model.fit(xs, ys, { epochs: 3, batchSize: 16, validationSplit: 0.25 });
     const runId = await onlyRun(experimentName);
-    const seen = await python<{
-      outputs: [string, number][];
-      name: string;
-      status: string;
-      params: Record<string, string>;
-      runParams: Record<string, string>;
-      metrics: Record<string, [number, number, string]>;
-      runLoss: number;
-      sourceRunId: string;
-      modelTags: Record<string, string>;
-      search: string[];
-      version: { source: string; model_id: string; run_id: string };
-      files: string[];
-      flavor: Record<string, unknown>;
-      mlmodelId: string;
-      runArtifacts: string[];
-    }>(`
-import json, os, mlflow
-from mlflow.tracking import MlflowClient
-from mlflow.models import Model
-c = MlflowClient()
-r = c.get_run("${runId}")
-outs = [[o.model_id, o.step] for o in r.outputs.model_outputs]
-m = c.get_logged_model(outs[0][0])
-found = c.search_logged_models(experiment_ids=[r.info.experiment_id])
-v = c.get_model_version("${name}", "1")
-mm = Model.load(f"models:/{m.model_id}")
-print(json.dumps({"outputs": outs, "name": m.name, "status": str(m.status), "params": m.params,
-  "runParams": r.data.params,
-  "metrics": {x.key: [x.value, x.step, x.run_id] for x in m.metrics}, "runLoss": r.data.metrics["loss"],
-  "sourceRunId": m.source_run_id, "modelTags": m.tags, "search": [x.model_id for x in found],
-  "version": {"source": v.source, "model_id": v.model_id, "run_id": v.run_id},
-  "files": sorted(os.listdir(mlflow.artifacts.download_artifacts(f"models:/{m.model_id}"))),
-  "flavor": mm.flavors["tfjs"], "mlmodelId": mm.model_id,
-  "runArtifacts": [f.path for f in c.list_artifacts("${runId}")]}))
-`);
+    const seen = await readLoggedModel(
+      runId,
+      {},
+      `"version": (lambda v: {"source": v.source, "run_id": v.run_id})(c.get_model_version("${name}", "1")),`,
+    );
     expect(seen.outputs).toHaveLength(1);
     const [modelId, step] = seen.outputs[0]!;
     expect(modelId).toMatch(/^m-[0-9a-f]{32}$/);
@@ -365,35 +380,7 @@ describeBackends('tfjs autologging into the local store', () => {
     expect(run.status).toBe('FINISHED');
     expect(steps(run.history.val_loss)).toEqual([0, 1]);
     const runId = record!.info.runId;
-    const seen = await python<{
-      outputs: [string, number][];
-      name: string;
-      status: string;
-      params: Record<string, string>;
-      runParams: Record<string, string>;
-      metrics: Record<string, [number, number, string]>;
-      runLoss: number;
-      search: string[];
-      flavor: Record<string, unknown>;
-      files: string[];
-    }>(
-      `
-import json, os, mlflow
-from mlflow.tracking import MlflowClient
-from mlflow.models import Model
-c = MlflowClient()
-r = c.get_run("${runId}")
-outs = [[o.model_id, o.step] for o in r.outputs.model_outputs]
-m = c.get_logged_model(outs[0][0])
-found = c.search_logged_models(experiment_ids=[r.info.experiment_id])
-print(json.dumps({"outputs": outs, "name": m.name, "status": str(m.status), "params": m.params,
-  "runParams": r.data.params, "metrics": {x.key: [x.value, x.step, x.run_id] for x in m.metrics},
-  "runLoss": r.data.metrics["loss"], "search": [x.model_id for x in found],
-  "flavor": Model.load(f"models:/{m.model_id}").flavors["tfjs"],
-  "files": sorted(os.listdir(mlflow.artifacts.download_artifacts(f"models:/{m.model_id}")))}))
-`,
-      { MLFLOW_TRACKING_URI: uri },
-    );
+    const seen = await readLoggedModel(runId, { MLFLOW_TRACKING_URI: uri });
     const [modelId, step] = seen.outputs[0]!;
     expect(step).toBe(1);
     expect(seen).toMatchObject({ name: 'model', search: [modelId] });
