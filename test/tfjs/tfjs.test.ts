@@ -11,6 +11,7 @@ import {
   smallClassifier as classifier,
   trainingData as data,
 } from '../../packages/tfjs/src/__tests__/test-models.js';
+import { startMlflow2Proxy } from '../helpers/mlflow2-proxy.js';
 import { python as runPython, trackingUri, uniqueName } from '../helpers/python.js';
 
 /** MLflow's telemetry thread can die noisily on exit; it is off here. */
@@ -48,10 +49,57 @@ def walk(path):
 files = walk(None)
 history = {k: [[m.step, m.value] for m in sorted(c.get_metric_history("${runId}", k), key=lambda m: (m.step, m.timestamp))] for k in r.data.metrics}
 res = {"status": r.info.status, "params": r.data.params, "tags": r.data.tags, "history": history, "artifacts": sorted(files)}
-if "model/MLmodel" in files:
+# runs:/<id>/model is the run's model/ folder, or else the logged model "model" the run produced.
+if "model/MLmodel" in files or r.outputs.model_outputs:
     m = Model.load("runs:/${runId}/model")
     res["mlmodel"] = {"flavors": m.flavors, "inputs": m.signature.inputs.to_dict(), "outputs": m.signature.outputs.to_dict(), "run_id": m.run_id}
 print(json.dumps(res))
+`,
+    env,
+  );
+}
+
+interface PyLoggedModel {
+  outputs: [string, number][];
+  name: string;
+  status: string;
+  params: Record<string, string>;
+  runParams: Record<string, string>;
+  metrics: Record<string, [number, number, string]>;
+  runLoss: number;
+  sourceRunId: string;
+  modelTags: Record<string, string>;
+  search: string[];
+  files: string[];
+  flavor: Record<string, unknown>;
+  mlmodelId: string;
+  runArtifacts: string[];
+  version?: { source: string; run_id: string };
+}
+
+/**
+ * What the official Python client sees of the logged model a run produced: the model, its params and metrics,
+ * the run's outputs, a search, the downloaded files and MLmodel; `extra` adds Python dict entries.
+ */
+function readLoggedModel(runId: string, env: Record<string, string>, extra = ''): Promise<PyLoggedModel> {
+  return python<PyLoggedModel>(
+    `
+import json, os, mlflow
+from mlflow.tracking import MlflowClient
+from mlflow.models import Model
+c = MlflowClient()
+r = c.get_run("${runId}")
+outs = [[o.model_id, o.step] for o in r.outputs.model_outputs]
+m = c.get_logged_model(outs[0][0])
+found = c.search_logged_models(experiment_ids=[r.info.experiment_id])
+mm = Model.load(f"models:/{m.model_id}")
+print(json.dumps({"outputs": outs, "name": m.name, "status": str(m.status), "params": m.params,
+  "runParams": r.data.params,
+  "metrics": {x.key: [x.value, x.step, x.run_id] for x in m.metrics}, "runLoss": r.data.metrics["loss"],
+  "sourceRunId": m.source_run_id, "modelTags": m.tags, "search": [x.model_id for x in found],
+  "files": sorted(os.listdir(mlflow.artifacts.download_artifacts(f"models:/{m.model_id}"))),
+  "flavor": mm.flavors["tfjs"], "mlmodelId": mm.model_id,
+  "runArtifacts": [f.path for f in c.list_artifacts("${runId}")], ${extra}}))
 `,
     env,
   );
@@ -110,12 +158,8 @@ describeBackends('tfjs autologging against the real MLflow server', (backend) =>
     });
     for (const key of ['loss', 'acc', 'val_loss', 'val_acc', 'epoch_duration_seconds'])
       expect(steps(run.history[key])).toEqual([0, 1, 2, 3]);
-    expect(run.artifacts).toEqual([
-      'model/MLmodel',
-      'model/group1-shard1of1.bin',
-      'model/model.json',
-      'model_summary.txt',
-    ]);
+    // The model is an MLflow 3 logged model with its own artifacts; the run keeps the summary.
+    expect(run.artifacts).toEqual(['model_summary.txt']);
     expect(run.mlmodel?.flavors.tfjs).toMatchObject({
       format: 'layers-model',
       model_file: 'model.json',
@@ -242,9 +286,73 @@ path = mlflow.artifacts.download_artifacts("models:/${name}@champion")
 print(json.dumps({"source": v.source, "run_id": v.run_id, "files": sorted(os.listdir(path))}))
 `);
     expect(seen.run_id).toBe(run.runId);
-    expect(seen.source).toBe(`${run.artifactUri}/model`);
+    expect(seen.source).toBe(info?.modelUri);
+    expect(info?.modelUri).toMatch(/^models:\/m-[0-9a-f]{32}$/);
     // Python adds its own registered_model_meta file to the download.
     expect(seen.files).toEqual(expect.arrayContaining(['MLmodel', 'group1-shard1of1.bin', 'model.json']));
+  });
+
+  it("an MLflow 3 logged model: Python sees it with the run's params, the final epoch metrics and the run's output; it loads by models:/<id> and registers from it", async () => {
+    const experimentName = uniqueName('tfjs-logged');
+    const name = uniqueName('tfjs-logged-model');
+    autologTo(experimentName, { registeredModelName: name });
+    const model = classifier();
+    const { xs, ys } = data();
+    await model.fit(xs, ys, { epochs: 3, batchSize: 16, validationSplit: 0.25 });
+    const runId = await onlyRun(experimentName);
+    const seen = await readLoggedModel(
+      runId,
+      {},
+      `"version": (lambda v: {"source": v.source, "run_id": v.run_id})(c.get_model_version("${name}", "1")),`,
+    );
+    expect(seen.outputs).toHaveLength(1);
+    const [modelId, step] = seen.outputs[0]!;
+    expect(modelId).toMatch(/^m-[0-9a-f]{32}$/);
+    expect(step).toBe(2);
+    expect(seen).toMatchObject({ name: 'model', sourceRunId: runId, search: [modelId], mlmodelId: modelId });
+    expect(seen.status).toMatch(/READY/);
+    expect(seen.params).toEqual(seen.runParams);
+    expect(seen.params.epochs).toBe('3');
+    expect(Object.keys(seen.metrics)).toEqual(expect.arrayContaining(['loss', 'acc', 'val_loss', 'val_acc']));
+    expect(seen.metrics.loss).toEqual([seen.runLoss, 2, runId]);
+    // The server keeps the source and run of the version, and tags the logged model with its registrations.
+    expect(seen.version).toMatchObject({ source: `models:/${modelId}`, run_id: runId });
+    expect(seen.modelTags['mlflow.modelVersions']).toContain(name);
+    expect(seen.files).toEqual(expect.arrayContaining(['MLmodel', 'group1-shard1of1.bin', 'model.json']));
+    expect(seen.flavor).toMatchObject({ format: 'layers-model' });
+    // The model's files live in the logged model, not in the run's artifacts.
+    expect(seen.runArtifacts).not.toContain('model');
+
+    const expected = (model.predict(xs) as tf.Tensor).arraySync();
+    for (const uri of [`models:/${modelId}`, `runs:/${runId}/model`, `models:/${name}/1`]) {
+      const loaded = await loadModel(uri, { tf, trackingUri: trackingUri() });
+      expect((loaded.predict(xs) as tf.Tensor).arraySync(), uri).toEqual(expected);
+    }
+  });
+
+  it("a server before MLflow 3 (404 on logged-models): the model goes to the run's artifacts and registers from there", async () => {
+    const proxy = await startMlflow2Proxy(trackingUri());
+    undo.push(() => void proxy.close());
+    const name = uniqueName('tfjs-v2');
+    const run = await startRun({
+      enabled: true,
+      trackingUri: proxy.uri,
+      experimentName: uniqueName('tfjs-v2'),
+    });
+    const model = classifier();
+    const { xs, ys } = data();
+    await model.fit(xs, ys, { epochs: 2, callbacks: mlflowCallback({ tf, run, logModel: false }) });
+    const info = await logModel(run, model, 'model', { registeredModelName: name, tf });
+    await run.end();
+    expect(proxy.refused).toBeGreaterThan(0);
+    expect(info?.modelUri).toBe(`runs:/${run.runId}/model`);
+    expect(info?.modelId).toBeUndefined();
+    const seen = await readRun(run.runId);
+    expect(seen.artifacts).toEqual(expect.arrayContaining(['model/MLmodel', 'model/model.json']));
+    const loaded = await loadModel(`models:/${name}/1`, { tf, trackingUri: proxy.uri });
+    expect((loaded.predict(xs) as tf.Tensor).arraySync()).toEqual(
+      (model.predict(xs) as tf.Tensor).arraySync(),
+    );
   });
 });
 
@@ -255,7 +363,7 @@ describeBackends('tfjs autologging into the local store', () => {
   });
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-  it('Python reads a run logged to ./mlruns, and loadModel reads the model back', async () => {
+  it('Python reads a run logged to ./mlruns with its logged model, and loadModel reads the model back by models:/<id> and runs:/', async () => {
     const uri = pathToFileURL(join(dir, 'mlruns')).href;
     const experimentName = uniqueName('tfjs-local');
     undo.push(autolog({ tf, enabled: true, trackingUri: uri, experimentName }));
@@ -268,10 +376,23 @@ describeBackends('tfjs autologging into the local store', () => {
     const run = await readRun(record!.info.runId, { MLFLOW_TRACKING_URI: uri });
     expect(run.status).toBe('FINISHED');
     expect(steps(run.history.val_loss)).toEqual([0, 1]);
-    expect(run.mlmodel?.flavors.tfjs).toMatchObject({ format: 'layers-model' });
-    const loaded = await loadModel(`runs:/${record!.info.runId}/model`, { tf, trackingUri: uri });
-    expect((loaded.predict(xs) as tf.Tensor).arraySync()).toEqual(
-      (model.predict(xs) as tf.Tensor).arraySync(),
-    );
+    const runId = record!.info.runId;
+    const seen = await readLoggedModel(runId, { MLFLOW_TRACKING_URI: uri });
+    const [modelId, step] = seen.outputs[0]!;
+    expect(step).toBe(1);
+    expect(seen).toMatchObject({ name: 'model', search: [modelId] });
+    expect(seen.status).toMatch(/READY/);
+    expect(seen.params).toEqual(seen.runParams);
+    expect(seen.metrics.loss).toEqual([seen.runLoss, 1, runId]);
+    expect(seen.flavor).toMatchObject({ format: 'layers-model' });
+    expect(seen.files).toEqual(expect.arrayContaining(['MLmodel', 'group1-shard1of1.bin', 'model.json']));
+    // The run's history keeps one point per epoch: the model's metrics are not written to the run twice.
+    expect(steps(run.history.loss)).toEqual([0, 1]);
+    for (const modelUri of [`models:/${modelId}`, `runs:/${runId}/model`]) {
+      const loaded = await loadModel(modelUri, { tf, trackingUri: uri });
+      expect((loaded.predict(xs) as tf.Tensor).arraySync(), modelUri).toEqual(
+        (model.predict(xs) as tf.Tensor).arraySync(),
+      );
+    }
   });
 });

@@ -69,8 +69,10 @@ export {
 export { createRecordingRun, getOrCreateExperiment, startRun, withRun } from './start-run.js';
 export {
   type ArtifactSource,
+  type CreateLoggedModelRequest,
   type CreateRunRequest,
   hasOrderedMetrics,
+  type LoggedModelStore,
   type OrderedMetricReader,
   type RegistryStore,
   type SearchExperimentsOptions,

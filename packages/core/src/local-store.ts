@@ -2,10 +2,12 @@ import * as artifacts from './internal/local-artifacts.js';
 import * as experiments from './internal/local-experiments.js';
 import { LocalLayout } from './internal/local-layout.js';
 import * as batches from './internal/local-log-batch.js';
+import { LocalLoggedModels } from './internal/local-logged-models.js';
 import * as runs from './internal/local-runs.js';
 import type {
   ArtifactSource,
   CreateRunRequest,
+  LoggedModelStore,
   OrderedMetricReader,
   SearchExperimentsOptions,
   SearchRunsOptions,
@@ -27,7 +29,8 @@ import type { Experiment, FileInfo, LogBatch, Metric, Page, RunInfo, RunRecord }
  * `write()`, and experiment creation is serialised by a lock file, so two processes never create two
  * experiments with one name. A process killed mid-write leaves a directory the official client reads.
  *
- * The model registry is not available on the local store. It declares the `orderedMetrics`
+ * MLflow 3 logged models are kept as FileStore keeps them ({@link LocalStore.loggedModels}); the model
+ * registry is not available on the local store. It declares the `orderedMetrics`
  * capability: {@link OrderedMetricReader} reads metric files in written order, duplicates included.
  *
  * Users get it from a path or `file:` tracking URI rather than by name:
@@ -51,6 +54,8 @@ export class LocalStore implements TrackingStore, OrderedMetricReader {
   /** Absolute path of the root directory. */
   readonly rootDir: string;
   private readonly layout: LocalLayout;
+  /** MLflow 3 logged models, in MLflow's FileStore layout (`<experiment>/models/<model_id>/`). */
+  readonly loggedModels: LoggedModelStore;
 
   /**
    * @param rootDir - the store's directory, as a path (relative paths resolve against the working
@@ -60,6 +65,7 @@ export class LocalStore implements TrackingStore, OrderedMetricReader {
     this.layout = new LocalLayout(rootDir);
     this.rootDir = this.layout.rootDir;
     this.trackingUri = this.layout.trackingUri;
+    this.loggedModels = new LocalLoggedModels(this.layout);
   }
 
   /** Reads an experiment, active or deleted. Throws `RESOURCE_DOES_NOT_EXIST` when there is none. */

@@ -19,6 +19,7 @@ import type { ResolvedSettings } from './settings.js';
 import type {
   ArtifactSource,
   CreateRunRequest,
+  LoggedModelStore,
   RegistryStore,
   SearchExperimentsOptions,
   SearchRunsOptions,
@@ -80,6 +81,10 @@ export class RestStore implements TrackingStore {
   readonly trackingUri: string;
   /** Model registry and logged-model calls on the same server. */
   readonly registry: RegistryStore;
+  /** MLflow 3 logged models: the same object as {@link RestStore.registry}. */
+  get loggedModels(): LoggedModelStore {
+    return this.registry;
+  }
   readonly #http: HttpClient;
   readonly #artifacts: RestArtifacts;
 

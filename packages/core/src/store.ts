@@ -151,10 +151,55 @@ export interface TrackingStore {
 
   /** The model registry and MLflow 3 logged models, where the store supports them. */
   readonly registry?: RegistryStore;
+  /**
+   * MLflow 3 logged models, where the store supports them (the REST store; the same object as `registry`).
+   * A server before MLflow 3 answers its calls with 404 `ENDPOINT_NOT_FOUND`.
+   */
+  readonly loggedModels?: LoggedModelStore;
+}
+
+/** What {@link LoggedModelStore.createLoggedModel} needs. */
+export interface CreateLoggedModelRequest {
+  experimentId: string;
+  /** Name of the model, such as `model`; the server picks one when omitted. */
+  name?: string;
+  modelType?: string;
+  /** The run that produced the model. */
+  sourceRunId?: string;
+  /** At most 100 params; more go through {@link LoggedModelStore.logLoggedModelParams}. */
+  params?: Record<string, string>;
+  tags?: Record<string, string>;
+}
+
+/** MLflow 3 logged-model calls: a model entity of an experiment, with its own artifact root. */
+export interface LoggedModelStore {
+  createLoggedModel(request: CreateLoggedModelRequest): Promise<LoggedModel>;
+  getLoggedModel(modelId: string): Promise<LoggedModel>;
+  /** One page of the logged models of experiments, for example with the filter `name = 'model'`. */
+  searchLoggedModels(options: {
+    experimentIds: string[];
+    filter?: string;
+    /** @defaultValue 100 */
+    maxResults?: number;
+    pageToken?: string;
+  }): Promise<Page<LoggedModel>>;
+  finalizeLoggedModel(
+    modelId: string,
+    status: Exclude<LoggedModelStatus, 'LOGGED_MODEL_PENDING'>,
+  ): Promise<LoggedModel>;
+  /** Adds params to a logged model: at most 100 per call. */
+  logLoggedModelParams(modelId: string, params: Record<string, string>): Promise<void>;
+  /**
+   * Logs metric points of a run that also belong to a logged model (MLflow's `model_id` on a metric): they
+   * show on the model's page and on the run. At most 1000 points per call.
+   */
+  logLoggedModelMetrics(runId: string, modelId: string, metrics: Metric[]): Promise<void>;
+  /** Records that a run produced a logged model at a step (`POST /runs/outputs`). */
+  logOutputs(runId: string, models: { modelId: string; step: number }[]): Promise<void>;
 }
 
 /** Model registry and logged-model calls (REST store only). */
-export interface RegistryStore {
+export interface RegistryStore extends LoggedModelStore {
   createRegisteredModel(
     name: string,
     options?: { description?: string; tags?: Record<string, string> },
@@ -192,20 +237,4 @@ export interface RegistryStore {
   setRegisteredModelAlias(name: string, alias: string, version: string): Promise<void>;
   deleteRegisteredModelAlias(name: string, alias: string): Promise<void>;
   getModelVersionByAlias(name: string, alias: string): Promise<ModelVersion>;
-
-  createLoggedModel(request: {
-    experimentId: string;
-    name?: string;
-    modelType?: string;
-    sourceRunId?: string;
-    params?: Record<string, string>;
-    tags?: Record<string, string>;
-  }): Promise<LoggedModel>;
-  getLoggedModel(modelId: string): Promise<LoggedModel>;
-  finalizeLoggedModel(
-    modelId: string,
-    status: Exclude<LoggedModelStatus, 'LOGGED_MODEL_PENDING'>,
-  ): Promise<LoggedModel>;
-  /** Records that a run produced a logged model at a step (`POST /runs/outputs`). */
-  logOutputs(runId: string, models: { modelId: string; step: number }[]): Promise<void>;
 }

@@ -128,4 +128,6 @@ export interface LoggedModel {
   modelType?: string | undefined;
   tags: Record<string, string>;
   params: Record<string, string>;
+  /** The model's metrics (points logged with its `model_id`), as the server returns them. */
+  metrics: Metric[];
 }

@@ -10,6 +10,7 @@ import {
   startRun,
 } from '@mlflow-kit/core';
 import { findTfjs } from './internal/find-tfjs.js';
+import type { ModelMetrics } from './internal/logged-model.js';
 import { logsToMetrics, logValue, type MetricNames, resolveLogsInPlace } from './internal/logs.js';
 import {
   callbackList,
@@ -180,6 +181,8 @@ interface FitState {
   model: LayersModelLike | undefined;
   epochStart: number;
   lastEpoch: number;
+  /** The last epoch's metrics, which the logged model carries. */
+  lastMetrics: ModelMetrics | undefined;
   globalBatch: number;
   batchSizeKnown: boolean;
   pending: Promise<unknown>[];
@@ -475,6 +478,7 @@ export class MlflowCallback {
       model: (this.options.model ?? host.model) as LayersModelLike | undefined,
       epochStart: performance.now(),
       lastEpoch: -1,
+      lastMetrics: undefined,
       globalBatch: 0,
       batchSizeKnown: false,
       pending: [],
@@ -537,7 +541,9 @@ export class MlflowCallback {
       state.lastEpoch = epoch;
       const metrics = await logsToMetrics(logs, '', undefined, this.options.metricNames);
       metrics.epoch_duration_seconds = (performance.now() - state.epochStart) / 1000;
-      state.run.logMetrics(metrics, { step: epoch });
+      const timestamp = Date.now();
+      state.run.logMetrics(metrics, { step: epoch, timestamp });
+      state.lastMetrics = { values: metrics, step: epoch, timestamp };
     } catch (error) {
       report('log epoch metrics', error);
     }
@@ -582,6 +588,7 @@ export class MlflowCallback {
             ? { registeredModelName: this.options.registeredModelName }
             : {}),
           ...(this.options.tf ? { tf: this.options.tf } : {}),
+          ...(state.lastMetrics ? { metrics: state.lastMetrics } : {}),
         };
         await logModel(run, state.model, this.options.artifactPath ?? 'model', options);
       } catch (error) {

@@ -6,6 +6,7 @@ import {
   type TrackingOptions,
   type TrackingStore,
 } from '@mlflow-kit/core';
+import { loggedModelName } from './internal/logged-model.js';
 import { MODEL_FILE, modelFileFromMlmodel, readModelArtifacts } from './internal/model-files.js';
 import type { LoadHandlerLike } from './internal/tfjs-types.js';
 
@@ -47,6 +48,35 @@ async function storeWithRegistry(
 }
 
 /**
+ * As Python's `runs:/` repository: when the run's artifacts hold nothing at `path`, the model is the logged
+ * model of that name the run produced.
+ */
+async function loggedModelOfRun(
+  client: MlflowClient,
+  runId: string,
+  experimentId: string,
+  artifactUri: string,
+  path: string,
+): Promise<ResolvedModelLocation | undefined> {
+  const store = await client.store();
+  if (!store.loggedModels || !path) return undefined;
+  if ((await store.listArtifacts(artifactUri, path).catch(() => [])).length > 0) return undefined;
+  const name = loggedModelName(path);
+  let pageToken: string | undefined;
+  do {
+    const page = await store.loggedModels.searchLoggedModels({
+      experimentIds: [experimentId],
+      filter: `name = '${name}'`,
+      ...(pageToken ? { pageToken } : {}),
+    });
+    const found = page.items.find((model) => model.sourceRunId === runId);
+    if (found) return { root: found.artifactUri, path: '' };
+    pageToken = page.nextPageToken;
+  } while (pageToken);
+  return undefined;
+}
+
+/**
  * Resolves a model URI to the artifact root and directory that hold the model's files:
  * `runs:/<run_id>/<path>`, `models:/<name>/<version>`, `models:/<name>@<alias>`, `models:/<name>/<stage>`,
  * `models:/<name>/latest`, `models:/<logged_model_id>`, or an artifact URI as is.
@@ -56,11 +86,22 @@ export async function resolveModelUri(uri: string, client: MlflowClient): Promis
     const [runId = '', ...rest] = uri.slice('runs:/'.length).replace(/^\/+/, '').split('/');
     if (!runId) throw new MlflowKitError(`${uri} names no run: use runs:/<run_id>/<path>.`);
     const { info } = await client.getRun(runId);
-    return { root: info.artifactUri, path: rest.filter(Boolean).join('/') };
+    const path = rest.filter(Boolean).join('/');
+    return (
+      (await loggedModelOfRun(client, info.runId, info.experimentId, info.artifactUri, path)) ?? {
+        root: info.artifactUri,
+        path,
+      }
+    );
   }
   if (!uri.startsWith('models:/')) return { root: uri.replace(/\/+$/, ''), path: '' };
 
   const body = uri.slice('models:/'.length).replace(/^\/+|\/+$/g, '');
+  if (/^m-[0-9a-f]+$/.test(body)) {
+    const store = await client.store();
+    if (store.loggedModels)
+      return { root: (await store.loggedModels.getLoggedModel(body)).artifactUri, path: '' };
+  }
   const { registry } = await storeWithRegistry(client);
   let version: ModelVersion;
   const at = body.lastIndexOf('@');

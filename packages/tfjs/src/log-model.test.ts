@@ -1,3 +1,7 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import {
   createClient,
   getActiveRun,
@@ -133,6 +137,58 @@ describeBackends('logModel and loadModel', () => {
     await expect(logModel(run, model, 'model', { registeredModelName: 'x' })).rejects.toThrow(
       /needs an MLflow tracking server/,
     );
+  });
+
+  it('marks the logged model UPLOAD_FAILED and rethrows when a file upload fails, in the local store', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'mlflow-kit-logged-'));
+    try {
+      const store = await createClient({ trackingUri: pathToFileURL(dir).href }).store();
+      const upload = store.uploadArtifact.bind(store);
+      // The fault: the weights cannot be written to the logged model's artifact root.
+      store.uploadArtifact = async (root, path, source) => {
+        if (root.includes('/models/m-') && path.endsWith('.bin')) throw new Error('disk full');
+        return upload(root, path, source);
+      };
+      const run = await startRun({ enabled: true, store });
+      const model = smallClassifier();
+      await expect(logModel(run, model, 'model')).rejects.toThrow('disk full');
+      await run.end();
+      const { items } = await store.loggedModels!.searchLoggedModels({ experimentIds: [run.experimentId] });
+      expect(items.map((item) => [item.name, item.status, item.sourceRunId])).toEqual([
+        ['model', 'LOGGED_MODEL_UPLOAD_FAILED', run.runId],
+      ]);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('logs a logged model with explicit final metrics into the local store, and loads it by models:/<id>', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'mlflow-kit-logged-'));
+    try {
+      const store = await createClient({ trackingUri: pathToFileURL(dir).href }).store();
+      const run = await startRun({ enabled: true, store });
+      run.logParams({ units: 8 });
+      const model = smallClassifier();
+      const { xs } = trainingData();
+      const info = await logModel(run, model, 'nested/model', {
+        metrics: { values: { loss: 0.25 }, step: 4, timestamp: 1_800_000_000_000 },
+      });
+      await run.end();
+      expect(info?.modelUri).toBe(`models:/${info?.modelId}`);
+      const logged = await store.loggedModels!.getLoggedModel(info!.modelId!);
+      expect(logged).toMatchObject({
+        name: 'nested_model',
+        status: 'LOGGED_MODEL_READY',
+        params: { units: '8' },
+        metrics: [{ key: 'loss', value: 0.25, step: 4, timestamp: 1_800_000_000_000 }],
+      });
+      const loaded = await loadModel(info!.modelUri, { tf, store });
+      expect((loaded.predict(xs) as typeof xs).arraySync()).toEqual(
+        (model.predict(xs) as typeof xs).arraySync(),
+      );
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   it('names optimizer config keys as Keras does, and writes YAML Python reads back', () => {

@@ -9,6 +9,12 @@ import {
   type TrackingStore,
 } from '@mlflow-kit/core';
 import {
+  createRunLoggedModel,
+  loggedModelName,
+  type ModelMetrics,
+  uploadLoggedModel,
+} from './internal/logged-model.js';
+import {
   mlmodelYaml,
   modelSignature,
   saveModelToMemory,
@@ -26,17 +32,33 @@ export interface LogModelOptions {
   registeredModelName?: string;
   /** The `tf` module, for the `tfjs_version` and `backend` of the `MLmodel` file. @defaultValue read from the saved model */
   tf?: TfjsInfoSource;
+  /**
+   * The metrics the MLflow 3 logged model carries (linked to it by `model_id`) and the step the run records
+   * the model at. `autolog` and `mlflowCallback` pass the final epoch's metrics.
+   * @defaultValue the latest point of each of the run's metrics, at step 0
+   */
+  metrics?: ModelMetrics;
 }
 
 /** What {@link logModel} logged: the counterpart of MLflow's `ModelInfo`. */
 export interface ModelInfo {
-  /** `runs:/<run_id>/<artifact_path>`, for {@link loadModel}. */
+  /**
+   * The URI to load the model with {@link loadModel}: `models:/<model_id>` for an MLflow 3 logged model,
+   * `runs:/<run_id>/<artifact_path>` for run artifacts.
+   */
   modelUri: string;
   /** The run the model belongs to. */
   runId: string;
-  /** Path of the model directory inside the run's artifacts. */
+  /**
+   * The artifact path given to {@link logModel}: the logged model's name (with `/ : . % " '` as `_`), or the
+   * model directory inside the run's artifacts.
+   */
   artifactPath: string;
-  /** Id written to `MLmodel` as `model_uuid`. */
+  /** Id of the MLflow 3 logged model (`m-...`); `undefined` when the model went to the run's artifacts. */
+  modelId?: string | undefined;
+  /** Where the model's files are: the logged model's or the run's artifact directory. */
+  artifactUri: string;
+  /** Id written to `MLmodel` as `model_uuid`: the `model_id` of a logged model. */
   modelUuid: string;
   /** The registered model version, when `registeredModelName` was given. */
   registeredModelVersion?: string;
@@ -100,10 +122,16 @@ async function ensureRegisteredModel(
 
 /**
  * Logs a trained TensorFlow.js model to a run: saves it through an in-memory IOHandler (no file system, so it
- * works with `@tensorflow/tfjs` and `@tensorflow/tfjs-node` alike) as `model.json` plus weight shards under
- * `artifactPath` in the run's artifacts, with an `MLmodel` file declaring a `tfjs` flavor and the input/output
- * signature, so the MLflow UI shows the directory as a model. With `registeredModelName` it also registers a
- * model version and waits until it is READY.
+ * works with `@tensorflow/tfjs` and `@tensorflow/tfjs-node` alike) as `model.json` plus weight shards, with an
+ * `MLmodel` file declaring a `tfjs` flavor and the input/output signature.
+ *
+ * On an MLflow 3 server the model becomes a logged model named `artifactPath`, as Python's `log_model` makes
+ * one: it carries the run's params and final metrics, the run lists it among its outputs, the experiment's
+ * Models tab shows it, and its files go to its own artifact root; it is finalized `LOGGED_MODEL_READY`, or
+ * `LOGGED_MODEL_UPLOAD_FAILED` when an upload fails. Elsewhere (the local store, a server before MLflow 3,
+ * which answers 404, or a server out of reach) the files go under `artifactPath` in the run's artifacts,
+ * through the run's queue and spool. With `registeredModelName` it also registers a model version (from
+ * `models:/<model_id>`, as the UI's "Register model" does) and waits until it is READY.
  *
  * Resolves to `undefined` for a run that does not record (tracking off).
  *
@@ -115,7 +143,7 @@ async function ensureRegisteredModel(
  * const run = await startRun({ experimentName: 'iris' });
  * await model.fit(xs, ys, { epochs: 20 });
  * const info = await logModel(run, model, 'model', { registeredModelName: 'iris-classifier' });
- * // info?.modelUri is 'runs:/<id>/model'; info?.registeredModelVersion is '1' for a new model
+ * // info?.modelUri is 'models:/m-...'; info?.registeredModelVersion is '1' for a new model
  * await run.end();
  * ```
  */
@@ -136,13 +164,15 @@ export async function logModel(
   }
   const layersModel = model as LayersModelLike;
   const { files, artifacts } = await saveModelToMemory(layersModel);
-  const modelUuid = globalThis.crypto.randomUUID().replaceAll('-', '');
+  const logged = await createRunLoggedModel(run, store, loggedModelName(path), options.metrics);
+  const modelUuid = logged?.model.modelId ?? globalThis.crypto.randomUUID().replaceAll('-', '');
   const modelClass = typeof layersModel.getClassName === 'function' ? layersModel.getClassName() : undefined;
   const mlmodel = new TextEncoder().encode(
     mlmodelYaml({
       runId: run.runId,
-      artifactPath: path,
+      artifactPath: logged?.model.artifactUri ?? path,
       modelUuid,
+      modelId: logged?.model.modelId,
       tfjsVersion: tfjsVersion(options.tf) ?? versionFromGeneratedBy(artifacts.generatedBy),
       backend: tfjsBackend(options.tf),
       modelClass,
@@ -150,21 +180,36 @@ export async function logModel(
       created: new Date(),
     }),
   );
-  await logFiles(run, path, [...files], mlmodel);
-
-  const info: ModelInfo = {
-    modelUri: `runs:/${run.runId}/${path}`,
-    runId: run.runId,
-    artifactPath: path,
-    modelUuid,
-  };
+  let info: ModelInfo;
+  if (logged) {
+    await uploadLoggedModel(store, logged.models, logged.model, [...files], mlmodel);
+    info = {
+      modelUri: `models:/${logged.model.modelId}`,
+      runId: run.runId,
+      artifactPath: path,
+      modelId: logged.model.modelId,
+      artifactUri: logged.model.artifactUri,
+      modelUuid,
+    };
+  } else {
+    await logFiles(run, path, [...files], mlmodel);
+    info = {
+      modelUri: `runs:/${run.runId}/${path}`,
+      runId: run.runId,
+      artifactPath: path,
+      artifactUri: `${run.artifactUri}/${path}`,
+      modelUuid,
+    };
+  }
   if (options.registeredModelName !== undefined) {
     const registry = store.registry!;
     await ensureRegisteredModel(registry, options.registeredModelName);
+    // As the UI's "Register model" on a logged model: the source is the model's URI.
     const version = await registry.createModelVersion({
       name: options.registeredModelName,
-      source: `${run.artifactUri}/${path}`,
+      source: info.modelId ? info.modelUri : info.artifactUri,
       runId: run.runId,
+      ...(info.modelId ? { modelId: info.modelId } : {}),
     });
     info.registeredModelVersion = version.version;
   }

@@ -109,7 +109,7 @@ export interface WireLoggedModel {
     model_type?: string;
     tags?: WireKeyValue[];
   };
-  data?: { params?: WireKeyValue[] };
+  data?: { params?: WireKeyValue[]; metrics?: WireMetric[] };
 }
 
 /** A request body without its `undefined` fields, which the server would otherwise see as `null`. */
@@ -282,5 +282,6 @@ export function decodeLoggedModel(wire: WireLoggedModel): LoggedModel {
     modelType: info.model_type || undefined,
     tags: decodeTags(info.tags),
     params: decodeTags(wire.data?.params),
+    metrics: (wire.data?.metrics ?? []).map(decodeMetric),
   };
 }

@@ -1,12 +1,20 @@
 import { MlflowKitError } from '../errors.js';
-import type { RegistryStore } from '../store.js';
-import type { LoggedModel, LoggedModelStatus, ModelVersion, Page, RegisteredModel } from '../types.js';
+import type { CreateLoggedModelRequest, RegistryStore } from '../store.js';
+import type {
+  LoggedModel,
+  LoggedModelStatus,
+  Metric,
+  ModelVersion,
+  Page,
+  RegisteredModel,
+} from '../types.js';
 import type { HttpClient } from './http.js';
 import {
   decodeLoggedModel,
   decodeModelVersion,
   decodeRegisteredModel,
   dropUndefined,
+  encodeMetric,
   encodeTags,
   type WireLoggedModel,
   type WireModelVersion,
@@ -200,7 +208,7 @@ export class RestRegistry implements RegistryStore {
     return decodeModelVersion(response.model_version ?? {});
   }
 
-  async createLoggedModel(request: Parameters<RegistryStore['createLoggedModel']>[0]): Promise<LoggedModel> {
+  async createLoggedModel(request: CreateLoggedModelRequest): Promise<LoggedModel> {
     const response = await this.#http.json<{ model?: WireLoggedModel }>(
       'POST',
       `${API}/logged-models`,
@@ -224,6 +232,25 @@ export class RestRegistry implements RegistryStore {
     return decodeLoggedModel(response.model ?? {});
   }
 
+  async searchLoggedModels(
+    options: Parameters<RegistryStore['searchLoggedModels']>[0],
+  ): Promise<Page<LoggedModel>> {
+    const response = await this.#http.json<{ models?: WireLoggedModel[]; next_page_token?: string }>(
+      'POST',
+      `${API}/logged-models/search`,
+      dropUndefined({
+        experiment_ids: options.experimentIds,
+        filter: options.filter,
+        max_results: options.maxResults ?? 100,
+        page_token: options.pageToken,
+      }),
+    );
+    return {
+      items: (response.models ?? []).map(decodeLoggedModel),
+      nextPageToken: response.next_page_token || undefined,
+    };
+  }
+
   async finalizeLoggedModel(
     modelId: string,
     status: Exclude<LoggedModelStatus, 'LOGGED_MODEL_PENDING'>,
@@ -237,6 +264,20 @@ export class RestRegistry implements RegistryStore {
       },
     );
     return decodeLoggedModel(response.model ?? {});
+  }
+
+  async logLoggedModelParams(modelId: string, params: Record<string, string>): Promise<void> {
+    await this.#http.json('POST', `${API}/logged-models/${encodeURIComponent(modelId)}/params`, {
+      model_id: modelId,
+      params: encodeTags(params),
+    });
+  }
+
+  async logLoggedModelMetrics(runId: string, modelId: string, metrics: Metric[]): Promise<void> {
+    await this.#http.json('POST', `${API}/runs/log-batch`, {
+      run_id: runId,
+      metrics: metrics.map((metric) => ({ ...encodeMetric(metric), model_id: modelId })),
+    });
   }
 
   async logOutputs(runId: string, models: { modelId: string; step: number }[]): Promise<void> {

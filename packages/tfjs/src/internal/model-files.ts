@@ -154,6 +154,8 @@ export interface MlmodelInfo {
   runId: string;
   artifactPath: string;
   modelUuid: string;
+  /** The MLflow 3 logged model's id, when the model is one. */
+  modelId?: string | undefined;
   tfjsVersion: string | undefined;
   backend: string | undefined;
   modelClass: string | undefined;
@@ -176,6 +178,7 @@ export function mlmodelYaml(info: MlmodelInfo): string {
       },
     },
     model_uuid: info.modelUuid,
+    ...(info.modelId ? { model_id: info.modelId } : {}),
     run_id: info.runId,
     utc_time_created: pythonUtcTime(info.created),
     signature: info.signature,
