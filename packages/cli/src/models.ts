@@ -87,6 +87,12 @@ export async function getModelDetails(
       pageToken = page.nextPageToken;
     } while (pageToken);
     versions.sort((a, b) => Number(b.version) - Number(a.version));
+    // The search leaves out the versions' aliases: the model's alias map has them.
+    for (const version of versions) {
+      version.aliases = Object.entries(model.aliases)
+        .filter(([, target]) => target === version.version)
+        .map(([alias]) => alias);
+    }
     return { model, versions };
   });
 }

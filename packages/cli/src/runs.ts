@@ -226,6 +226,7 @@ function formatBytes(size: number | undefined): string {
 export function formatRunDetails(details: RunDetails, options: FormatRunDetailsOptions = {}): string {
   const width = Math.max(40, options.width ?? 80);
   const { info, data } = details.run;
+  const metricWidth = Math.min(40, Math.max(0, ...details.metrics.map((metric) => metric.key.length)));
   const lines = [
     fit(`Run ${info.runId}  ${info.runName}`, width),
     fit(
@@ -261,7 +262,7 @@ export function formatRunDetails(details: RunDetails, options: FormatRunDetailsO
       ? ['  (none)']
       : details.metrics.map((metric) =>
           fit(
-            `  ${metric.key}  last ${formatNumber(metric.last)} · ${metric.points} points, steps ${metric.firstStep}–${metric.lastStep}`,
+            `  ${metric.key.padEnd(metricWidth)}  last ${formatNumber(metric.last)} · ${metric.points} points, steps ${metric.firstStep}–${metric.lastStep}`,
             width,
           ),
         )),
