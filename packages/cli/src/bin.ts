@@ -1,41 +1,23 @@
 #!/usr/bin/env node
 import { readFileSync } from 'node:fs';
-import { parseArgs } from 'node:util';
-import { MlflowKitError, redactText } from '@mlflow-kit/core';
-import { formatDoctorReport, runDoctor } from './doctor.js';
-import { formatRunsTable, listRuns } from './runs.js';
-import { formatSyncSummary, syncLocalRuns } from './sync.js';
+import { closeStores, MlflowApiError, MlflowKitError, redactText } from '@mlflow-kit/core';
+import {
+  type CommandIo,
+  commandHelp,
+  listHelp,
+  parseCommand,
+  suggestion,
+  UsageError,
+} from './internal/command-line.js';
+import { COMMANDS } from './internal/commands.js';
 
 /** Everything the command prints passes through core's redaction: run names, params, URIs, errors. */
-function writeOut(text: string): void {
-  process.stdout.write(redactText(text));
-}
-
-function writeErr(text: string): void {
-  process.stderr.write(redactText(text));
-}
-
-const USAGE = `Usage: mlflow-kit <command> [options]
-       mlflow-kit --version
-
-Commands:
-  sync [dir] --to <tracking-uri>   Upload every run of a local store (default ./mlruns) to a tracking server.
-                                   Idempotent and resumable: run it again to upload only what is new.
-      --to <uri>                   The server, http(s)://host:port (default: MLFLOW_TRACKING_URI)
-      --concurrency <n>            Runs uploaded at once (default 4)
-      --json                       Print the summary as JSON
-      --quiet                      No progress bar
-  doctor                           Check the configuration: tracking URI, tracking on, server reachable,
-                                   credentials, server version, artifact proxy.
-      --tracking-uri <uri>         Check this URI instead of MLFLOW_TRACKING_URI
-      --json                       Print the report as JSON
-  runs list                        List the runs of the configured store, newest first.
-      --experiment <name>          Only this experiment
-      --tracking-uri <uri>         Use this URI instead of MLFLOW_TRACKING_URI
-      --max-results <n>            At most n runs (default 1000)
-      --json                       Print JSON
-
-Credentials come from MLFLOW_TRACKING_USERNAME/MLFLOW_TRACKING_PASSWORD or MLFLOW_TRACKING_TOKEN.`;
+const io: CommandIo = {
+  out: (text) => process.stdout.write(redactText(text)),
+  err: (text) => process.stderr.write(redactText(text)),
+  columns: process.stdout.isTTY && process.stdout.columns ? process.stdout.columns : 80,
+  stderrIsTty: process.stderr.isTTY === true,
+};
 
 /** The version in this package's package.json (`../package.json` from both `src/bin.ts` and `dist/bin.js`). */
 function packageVersion(): string {
@@ -45,112 +27,109 @@ function packageVersion(): string {
   return manifest.version;
 }
 
-function fail(message: string): never {
-  writeErr(`mlflow-kit: ${message}\n`);
-  process.exit(2);
-}
+const GROUPS = [...new Set(COMMANDS.map((command) => command.path[0] ?? ''))];
 
-function positiveInteger(name: string, value: string | undefined): number | undefined {
-  if (value === undefined) return undefined;
-  const number = Number(value);
-  if (!Number.isInteger(number) || number < 1)
-    fail(`${name} must be a whole number of at least 1, not ${JSON.stringify(value)}`);
-  return number;
-}
+const MAIN_HELP = listHelp(
+  'Usage: mlflow-kit <command> [options]\n       mlflow-kit --version\n       mlflow-kit help <command>',
+  COMMANDS,
+  [
+    '',
+    'Every command takes --help. Read commands take --json.',
+    'The tracking URI is --tracking-uri, else MLFLOW_TRACKING_URI, else ./mlruns. Credentials come from',
+    'MLFLOW_TRACKING_USERNAME/MLFLOW_TRACKING_PASSWORD or MLFLOW_TRACKING_TOKEN.',
+  ],
+);
 
-async function sync(args: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args,
-    allowPositionals: true,
-    options: {
-      to: { type: 'string' },
-      concurrency: { type: 'string' },
-      json: { type: 'boolean', default: false },
-      quiet: { type: 'boolean', default: false },
-    },
-  });
-  if (positionals.length > 1)
-    fail(`sync takes one directory, got ${positionals.length}: ${positionals.join(' ')}`);
-  const to = values.to ?? process.env.MLFLOW_TRACKING_URI;
-  if (!to) fail('sync needs a destination: pass --to http(s)://host:port (or set MLFLOW_TRACKING_URI).');
-  const concurrency = positiveInteger('--concurrency', values.concurrency);
-  const summary = await syncLocalRuns({
-    from: positionals[0] ?? './mlruns',
-    to,
-    ...(concurrency !== undefined ? { concurrency } : {}),
-    ...(values.quiet ? {} : { progressStream: process.stderr }),
-  });
-  writeOut(values.json ? `${JSON.stringify(summary)}\n` : `${formatSyncSummary(summary)}\n`);
-  return summary.failed > 0 ? 1 : 0;
-}
-
-async function doctor(args: string[]): Promise<number> {
-  const { values } = parseArgs({
-    args,
-    options: { 'tracking-uri': { type: 'string' }, json: { type: 'boolean', default: false } },
-  });
-  const report = await runDoctor(
-    values['tracking-uri'] !== undefined ? { trackingUri: values['tracking-uri'] } : {},
+function groupHelp(group: string): string {
+  return listHelp(
+    `Usage: mlflow-kit ${group} <command> [options]`,
+    COMMANDS.filter((command) => command.path[0] === group),
   );
-  writeOut(values.json ? `${JSON.stringify(report)}\n` : `${formatDoctorReport(report)}\n`);
-  return report.ok ? 0 : 1;
 }
 
-async function runs(args: string[]): Promise<number> {
-  const [sub, ...rest] = args;
-  if (sub !== 'list') fail(`unknown runs command ${JSON.stringify(sub ?? '')}: use \`mlflow-kit runs list\``);
-  const { values } = parseArgs({
-    args: rest,
-    options: {
-      experiment: { type: 'string' },
-      'tracking-uri': { type: 'string' },
-      'max-results': { type: 'string' },
-      json: { type: 'boolean', default: false },
-    },
-  });
-  const maxResults = positiveInteger('--max-results', values['max-results']);
-  const listed = await listRuns({
-    ...(values['tracking-uri'] !== undefined ? { trackingUri: values['tracking-uri'] } : {}),
-    ...(values.experiment !== undefined ? { experimentName: values.experiment } : {}),
-    ...(maxResults !== undefined ? { maxResults } : {}),
-  });
-  writeOut(values.json ? `${JSON.stringify(listed)}\n` : `${formatRunsTable(listed)}\n`);
-  return 0;
+/** The command `words` start with, and the words after it; a usage error naming the fix otherwise. */
+function findCommand(words: string[]): { command: (typeof COMMANDS)[number]; rest: string[] } | string {
+  const [first = '', second] = words;
+  if (!GROUPS.includes(first)) {
+    throw new UsageError(`unknown command ${JSON.stringify(first)}.${suggestion(first, GROUPS)}`);
+  }
+  const single = COMMANDS.find((command) => command.path.length === 1 && command.path[0] === first);
+  if (single) return { command: single, rest: words.slice(1) };
+  if (second === undefined || second === '--help' || second === '-h') return first;
+  const subcommands = COMMANDS.filter((command) => command.path[0] === first).map(
+    (command) => command.path[1] ?? '',
+  );
+  const command = COMMANDS.find((candidate) => candidate.path[0] === first && candidate.path[1] === second);
+  if (!command) {
+    throw new UsageError(
+      `unknown command ${JSON.stringify(`${first} ${second}`)}: ${first} has ${subcommands.join(', ')}.${suggestion(second, subcommands)}`,
+      `mlflow-kit ${first} --help`,
+    );
+  }
+  return { command, rest: words.slice(2) };
 }
 
 async function main(argv: string[]): Promise<number> {
-  const [command, ...args] = argv;
-  switch (command) {
-    case 'sync':
-      return sync(args);
-    case 'doctor':
-      return doctor(args);
-    case 'runs':
-      return runs(args);
-    case '--version':
-      process.stdout.write(`${packageVersion()}\n`);
-      return 0;
-    case undefined:
-    case 'help':
-    case '--help':
-    case '-h':
-      writeOut(`${USAGE}\n`);
-      return command === undefined ? 2 : 0;
-    default:
-      fail(`unknown command ${JSON.stringify(command)}\n\n${USAGE}`);
+  const [first] = argv;
+  if (first === '--version' || first === '-V') {
+    io.out(`${packageVersion()}\n`);
+    return 0;
   }
+  if (first === undefined) {
+    io.err(`${MAIN_HELP}\n`);
+    return 2;
+  }
+  if (first === '--help' || first === '-h') {
+    io.out(`${MAIN_HELP}\n`);
+    return 0;
+  }
+  if (first === 'help') {
+    if (argv.length === 1) {
+      io.out(`${MAIN_HELP}\n`);
+      return 0;
+    }
+    const found = findCommand(argv.slice(1));
+    io.out(`${typeof found === 'string' ? groupHelp(found) : commandHelp(found.command)}\n`);
+    return 0;
+  }
+  if (first.startsWith('-'))
+    throw new UsageError(`unknown option ${JSON.stringify(first)} before the command.`);
+  const found = findCommand(argv);
+  if (typeof found === 'string') {
+    // `mlflow-kit runs` alone is a usage error; `mlflow-kit runs --help` asks for the group's help.
+    const asked = argv[1] === '--help' || argv[1] === '-h';
+    (asked ? io.out : io.err)(`${groupHelp(found)}\n`);
+    return asked ? 0 : 2;
+  }
+  const parsed = parseCommand(found.command, found.rest);
+  if (!parsed) {
+    io.out(`${commandHelp(found.command)}\n`);
+    return 0;
+  }
+  return found.command.run(parsed.values, parsed.positionals, io);
 }
 
-main(process.argv.slice(2)).then(
-  (code) => {
+function describe(error: unknown): string {
+  if (MlflowApiError.isInstance(error) && error.status === undefined) {
+    return `${error.message}\nThe server did not answer: check the tracking URI and the server with \`mlflow-kit doctor\`.`;
+  }
+  if (MlflowKitError.isInstance(error)) return error.message;
+  return error instanceof Error ? (error.stack ?? error.message) : String(error);
+}
+
+main(process.argv.slice(2))
+  .then(
+    (code) => code,
+    (error: unknown) => {
+      if (error instanceof UsageError) {
+        io.err(`mlflow-kit: ${error.message}\nRun \`${error.helpCommand}\` for usage.\n`);
+        return 2;
+      }
+      io.err(`mlflow-kit: ${describe(error)}\n`);
+      return 1;
+    },
+  )
+  .then(async (code) => {
+    await closeStores().catch(() => undefined);
     process.exitCode = code;
-  },
-  (error: unknown) => {
-    if (error instanceof TypeError && (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS'))
-      fail(error.message);
-    writeErr(
-      `mlflow-kit: ${MlflowKitError.isInstance(error) ? error.message : error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
-    );
-    process.exitCode = 1;
-  },
-);
+  });

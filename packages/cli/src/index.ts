@@ -1,4 +1,12 @@
 export {
+  type DownloadArtifactsOptions,
+  type DownloadedArtifacts,
+  downloadRunArtifacts,
+  formatArtifactList,
+  type ListArtifactsOptions,
+  listRunArtifacts,
+} from './artifacts.js';
+export {
   type DoctorCheck,
   type DoctorOptions,
   type DoctorReport,
@@ -6,8 +14,30 @@ export {
   formatDoctorReport,
   runDoctor,
 } from './doctor.js';
-export { formatProgress, type ProgressStream, type SyncProgress } from './progress.js';
-export { formatRunsTable, type ListedRun, type ListRunsOptions, listRuns } from './runs.js';
+export { formatExperimentsTable, type ListExperimentsOptions, listExperiments } from './experiments.js';
+export { formatMetricChart, formatNumber, type MetricChartOptions } from './metric-chart.js';
+export {
+  formatModelDetails,
+  formatModelsTable,
+  getModelDetails,
+  type ListModelsOptions,
+  listModels,
+  type ModelDetails,
+  setModelAlias,
+} from './models.js';
+export { formatDuration, formatProgress, type ProgressStream, type SyncProgress } from './progress.js';
+export {
+  type FormatRunDetailsOptions,
+  formatRunDetails,
+  formatRunsTable,
+  getRunDetails,
+  type ListedRun,
+  type ListRunsOptions,
+  listRuns,
+  type MetricSummary,
+  type RunDetails,
+  type RunDetailsOptions,
+} from './runs.js';
 export {
   formatSyncSummary,
   SOURCE_RUN_TAG,

@@ -56,7 +56,10 @@ describe('syncLocalRuns', () => {
     expect(summary.runs[0]?.localRunId).toBe(runId);
     expect(seen.at(-1)).toBe(1500);
     expect(lines.length).toBeGreaterThan(0);
-    for (const line of lines) expect(line).toMatch(/^sync \[[#.]+\] +\d+% .* points\/s\n$/);
+    // The first frame comes at once, while the runs are counted; the bar with an ETA follows.
+    expect(lines[0]).toMatch(/^sync \[ *<=> *\] counting: /);
+    for (const line of lines.filter((text) => !text.includes('counting')))
+      expect(line).toMatch(/^sync \[[#.]+\] +\d+% .* points\/s · ETA .*\n$/);
     expect(lines.at(-1)).toMatch(/100% 1,500\/1,500 points · 1\/1 runs · 0 artifacts/);
     expect(formatSyncSummary(summary)).toMatch(/1 created, 0 resumed, 0 unchanged, 0 failed/);
   });
@@ -76,10 +79,39 @@ describe('progress and listings', () => {
   it('draws a bar with percentage, counts and rate', () => {
     expect(
       formatProgress(
-        { pointsDone: 500, pointsTotal: 1000, runsDone: 1, runsTotal: 4, artifactsDone: 2, elapsedMs: 1000 },
+        {
+          phase: 'uploading',
+          runsPlanned: 4,
+          pointsDone: 500,
+          pointsTotal: 1000,
+          runsDone: 1,
+          runsTotal: 4,
+          artifactsDone: 2,
+          elapsedMs: 1500,
+        },
         10,
+        500,
       ),
-    ).toBe('[#####.....]  50% 500/1,000 points · 1/4 runs · 2 artifacts · 500 points/s');
+    ).toBe('[#####.....]  50% 500/1,000 points · 1/4 runs · 2 artifacts · 500 points/s · ETA 1s');
+  });
+
+  it('shows an indeterminate bar while counting, with the runs counted so far', () => {
+    const counting = formatProgress(
+      {
+        phase: 'counting',
+        runsPlanned: 2,
+        pointsDone: 0,
+        pointsTotal: 30_000,
+        runsDone: 0,
+        runsTotal: 5,
+        artifactsDone: 0,
+        elapsedMs: 300,
+      },
+      10,
+    );
+    expect(counting).toBe(
+      '[   <=>    ] counting: 2/5 runs, 30,000 points to upload so far · ETA once counted',
+    );
   });
 
   it('lists the runs of a local store, newest first', async () => {
@@ -87,6 +119,8 @@ describe('progress and listings', () => {
     const runs = await listRuns({ trackingUri: root });
     expect(runs.map((run) => run.runName)).toEqual(['only']);
     expect(formatRunsTable(runs)).toMatch(/^EXPERIMENT\s+RUN ID\s+NAME\s+STATUS/);
-    expect(await listRuns({ trackingUri: root, experimentName: 'missing' })).toEqual([]);
+    await expect(listRuns({ trackingUri: root, experimentName: 'missing' })).rejects.toThrow(
+      /No experiment named "missing".*mlflow-kit experiments list/,
+    );
   });
 });

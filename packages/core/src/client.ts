@@ -180,6 +180,25 @@ export class MlflowClient {
     return (await this.registry()).getRegisteredModel(name);
   }
 
+  /** One page of registered models matching a filter such as `name LIKE 'iris%'`. */
+  async searchRegisteredModels(options?: {
+    filter?: string;
+    maxResults?: number;
+    pageToken?: string;
+  }): Promise<Page<RegisteredModel>> {
+    return (await this.registry()).searchRegisteredModels(options);
+  }
+
+  /** Deletes a registered model and all its versions. */
+  async deleteRegisteredModel(name: string): Promise<void> {
+    await (await this.registry()).deleteRegisteredModel(name);
+  }
+
+  /** Deletes one version of a registered model. */
+  async deleteModelVersion(name: string, version: string): Promise<void> {
+    await (await this.registry()).deleteModelVersion(name, version);
+  }
+
   /** Creates a model version and waits until it is READY. */
   async createModelVersion(
     request: Parameters<RegistryStore['createModelVersion']>[0],

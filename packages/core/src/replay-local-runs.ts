@@ -62,6 +62,13 @@ export interface ReplayOptions {
 
 /** A snapshot of a replay's progress, passed to {@link ReplayOptions.onProgress}. */
 export interface ReplayProgress {
+  /**
+   * What the replay is doing: `counting` local runs and their points (while `pointsTotal` still grows and
+   * `runsPlanned` counts up to `runsTotal`), then `uploading` (`pointsTotal` is final).
+   */
+  phase: 'counting' | 'uploading';
+  /** Runs whose points have been counted (and whose copy on the server was found or created). */
+  runsPlanned: number;
   /** Metric points uploaded so far in this replay. */
   pointsDone: number;
   /** Metric points this replay has to upload in all. */
@@ -226,6 +233,7 @@ async function adoptSpoolTargets(context: ReplayContext, runs: RunRecord[]): Pro
 }
 
 async function replayUnderLock(context: ReplayContext, options: ReplayOptions): Promise<void> {
+  context.report();
   const { runs, experimentById } = await listLocalRuns(context.source, options.runIds);
   await adoptSpoolTargets(context, runs);
   context.progress.runsTotal = runs.length;
@@ -257,7 +265,10 @@ async function replayUnderLock(context: ReplayContext, options: ReplayOptions): 
       result.error = describeError(error);
       context.progress.runsDone++;
     }
+    context.progress.runsPlanned++;
+    context.report();
   }
+  context.progress.phase = 'uploading';
   context.report();
 
   await mapLimit(plans, options.concurrency ?? 4, (plan) => replayRun(context, plan));
@@ -319,6 +330,8 @@ export async function replayLocalRuns(options: ReplayOptions): Promise<ReplaySum
     pointsPerSecond: 0,
   };
   const progress: ReplayProgress = {
+    phase: 'counting',
+    runsPlanned: 0,
     pointsDone: 0,
     pointsTotal: 0,
     runsDone: 0,
