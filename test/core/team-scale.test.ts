@@ -36,6 +36,9 @@ function runMember(experiment: string): Promise<{ runId: string; code: number | 
         POINTS: String(POINTS),
         // Eight writers on a shared 2-core machine: this test is about what is stored, not how fast.
         MLFLOW_KIT_EXIT_TIMEOUT: '150',
+        // Eight processes starting at once can keep a loaded server from answering within the default 5 s; a
+        // run that then starts offline gets its server id only from the replay, and this test reads runs by id.
+        MLFLOW_KIT_START_TIMEOUT: '120',
       },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
