@@ -9,6 +9,7 @@ export {
   MlflowValidationError,
 } from './errors.js';
 export { applyDebugOption } from './internal/apply-debug-option.js';
+export { bridgePrototype } from './internal/bridge-prototype.js';
 export { globalPart } from './internal/global.js';
 export { MAX_DEPTH, toJsonValue } from './internal/json-value.js';
 export { chunkBatch } from './internal/log-batch-chunks.js';

@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import { bridgePrototype } from '@mlflow-kit/core';
 import type { RunBindingOptions } from './internal/run-binding.js';
 import type { TensorLike } from './internal/tensor-like.js';
 import { cachedSummaryFileWriter, type SummaryFileWriter } from './summary-file-writer.js';
@@ -25,23 +26,6 @@ export interface TensorBoardCallbackArgs extends RunBindingOptions {
   tf?: { Callback: { prototype: object } };
   /** The model whose weights are histogrammed, when tfjs does not hand it over (no `tf`). */
   model?: ModelWeightsLike;
-}
-
-const bridges = new WeakMap<object, object>();
-
-/** `TensorBoardCallback.prototype` with `tf.Callback.prototype` above it, so `instanceof tf.Callback` holds. */
-function bridgedPrototype(callbackPrototype: object): object {
-  let bridge = bridges.get(callbackPrototype);
-  if (!bridge) {
-    bridge = Object.create(callbackPrototype) as object;
-    for (const [name, descriptor] of Object.entries(
-      Object.getOwnPropertyDescriptors(TensorBoardCallback.prototype),
-    )) {
-      Object.defineProperty(bridge, name, descriptor);
-    }
-    bridges.set(callbackPrototype, bridge);
-  }
-  return bridge;
 }
 
 /**
@@ -97,7 +81,8 @@ export class TensorBoardCallback {
     this.args = { updateFreq, histogramFreq };
     this.model = model ?? null;
     this.tracking = tracking;
-    if (tf?.Callback) Object.setPrototypeOf(this, bridgedPrototype(tf.Callback.prototype));
+    if (tf?.Callback)
+      Object.setPrototypeOf(this, bridgePrototype(tf.Callback.prototype, TensorBoardCallback));
   }
 
   /** Called by tfjs with the model being trained. */

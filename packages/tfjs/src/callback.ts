@@ -1,5 +1,6 @@
 import {
   applyDebugOption,
+  bridgePrototype,
   diag,
   getActiveRun,
   MlflowConfigError,
@@ -60,31 +61,6 @@ export function errorTagValue(error: unknown): string {
   return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
 }
 const YIELD_EVERY_MS = 125;
-const bridges = new WeakMap<object, object>();
-
-/**
- * A prototype that has `tf.Callback.prototype` above {@link MlflowCallback}'s methods, so `instanceof
- * tf.Callback` holds (tfjs then calls `setModel` on it) without this package importing tfjs.
- */
-function bridgedPrototype(callbackPrototype: object): object {
-  let bridge = bridges.get(callbackPrototype);
-  if (!bridge) {
-    bridge = Object.create(callbackPrototype) as object;
-    for (const [name, descriptor] of Object.entries(
-      Object.getOwnPropertyDescriptors(MlflowCallback.prototype),
-    )) {
-      if (name !== 'constructor') Object.defineProperty(bridge, name, descriptor);
-    }
-    Object.defineProperty(bridge, 'constructor', {
-      value: MlflowCallback,
-      writable: true,
-      configurable: true,
-    });
-    bridges.set(callbackPrototype, bridge);
-  }
-  return bridge;
-}
-
 /** Whether a value is a callback made by {@link mlflowCallback} (any copy of this package). */
 export function isMlflowCallback(value: unknown): value is MlflowCallback {
   return typeof value === 'object' && value !== null && (value as { [MARK]?: boolean })[MARK] === true;
@@ -387,7 +363,8 @@ export class MlflowCallback {
         });
       };
     }
-    if (bridged) Object.setPrototypeOf(this, bridgedPrototype(this.options.tf!.Callback!.prototype));
+    if (bridged)
+      Object.setPrototypeOf(this, bridgePrototype(this.options.tf!.Callback!.prototype, MlflowCallback));
   }
 
   /** Part of tfjs' callback protocol. */
