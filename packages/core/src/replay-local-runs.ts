@@ -207,19 +207,24 @@ async function replayRun(context: ReplayContext, plan: RunPlan): Promise<void> {
 
 /**
  * A spooled run names its server run in its sidecar ({@link SPOOL_SIDECAR}): it is uploaded into that run,
- * every spooled point as new, whatever the spelling of the URI the state file is keyed by. A run started
- * offline (no remote id) is created as any local run.
+ * whatever the spelling of the URI the state file is keyed by. A run started offline (no remote id) is
+ * created as any local run. Returns the ids of the runs spooled from a live server run: the spool may hold
+ * points the server stored although their answer was lost (a request in flight at a signal, a timeout),
+ * so their points are checked against the server's history before they are sent.
  */
-async function adoptSpoolTargets(context: ReplayContext, runs: RunRecord[]): Promise<void> {
+async function adoptSpoolTargets(context: ReplayContext, runs: RunRecord[]): Promise<Set<string>> {
+  const spooledFromServer = new Set<string>();
   for (const local of runs) {
     const runId = local.info.runId;
-    if (context.state.run(runId) || !local.info.artifactUri?.startsWith('file:')) continue;
+    if (!local.info.artifactUri?.startsWith('file:')) continue;
     const runDir = dirname(fileURLToPath(local.info.artifactUri));
     const text = await readTextIfExists(join(runDir, SPOOL_SIDECAR));
     if (text === undefined) continue;
     try {
       const sidecar = JSON.parse(text) as { remoteRunId?: unknown; remoteExperimentId?: unknown };
       if (typeof sidecar.remoteRunId !== 'string' || typeof sidecar.remoteExperimentId !== 'string') continue;
+      spooledFromServer.add(runId);
+      if (context.state.run(runId)) continue;
       context.state.setRun(runId, {
         remoteRunId: sidecar.remoteRunId,
         remoteExperimentId: sidecar.remoteExperimentId,
@@ -230,12 +235,13 @@ async function adoptSpoolTargets(context: ReplayContext, runs: RunRecord[]): Pro
       // A damaged sidecar: the run is found by the state file or its source-run-id tag, as any local run.
     }
   }
+  return spooledFromServer;
 }
 
 async function replayUnderLock(context: ReplayContext, options: ReplayOptions): Promise<void> {
   context.report();
   const { runs, experimentById } = await listLocalRuns(context.source, options.runIds);
-  await adoptSpoolTargets(context, runs);
+  const spooledFromServer = await adoptSpoolTargets(context, runs);
   context.progress.runsTotal = runs.length;
   context.report();
 
@@ -258,6 +264,7 @@ async function replayUnderLock(context: ReplayContext, options: ReplayOptions): 
       context.signal?.throwIfAborted();
       if (!experiment) throw new MlflowKitError(`Run ${local.info.runId} belongs to no active experiment.`);
       const plan = await planRun(context, experiments, local, experiment, result);
+      plan.checkServerHistory = spooledFromServer.has(local.info.runId);
       context.progress.pointsTotal += plan.pending;
       plans.push(plan);
     } catch (error) {

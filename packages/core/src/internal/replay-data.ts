@@ -5,6 +5,7 @@ import { LIMITS } from '../validation.js';
 import { chunkBatch } from './log-batch-chunks.js';
 import {
   listFilesRecursively,
+  metricHistory,
   metricPoints,
   type ReplayContext,
   type RunPlan,
@@ -58,18 +59,20 @@ export async function replayMetrics(context: ReplayContext, plan: RunPlan): Prom
   const localId = plan.local.info.runId;
   let sent = false;
   let gathered: Metric[] = [];
+  const onServer = plan.checkServerHistory ? new ServerPoints(context, state.remoteRunId) : undefined;
   const send = async (final: boolean): Promise<void> => {
     const chunks = chunkBatch({ metrics: gathered });
     const rest = final ? undefined : chunks.pop();
     for (const chunk of chunks) {
       context.signal?.throwIfAborted();
       const points = chunk.metrics ?? [];
-      await context.destination.logBatch(state.remoteRunId, chunk);
+      const missing = onServer ? await onServer.missing(points) : points;
+      if (missing.length > 0) await context.destination.logBatch(state.remoteRunId, { metrics: missing });
       for (const point of points) state.metrics[point.key] = (state.metrics[point.key] ?? 0) + 1;
-      context.summary.pointsUploaded += points.length;
-      result.pointsUploaded += points.length;
+      context.summary.pointsUploaded += missing.length;
+      result.pointsUploaded += missing.length;
       context.progress.pointsDone += points.length;
-      sent = true;
+      sent ||= missing.length > 0;
       await context.state.save();
       context.report();
     }
@@ -84,6 +87,46 @@ export async function replayMetrics(context: ReplayContext, plan: RunPlan): Prom
   }
   await send(true);
   return sent;
+}
+
+/** The points a run already holds on the server, read once per metric, each occurrence matched once. */
+class ServerPoints {
+  private readonly counts = new Map<string, Map<string, number>>();
+
+  constructor(
+    private readonly context: ReplayContext,
+    private readonly remoteRunId: string,
+  ) {}
+
+  /** The points of a chunk the server does not hold yet, in their order. */
+  async missing(points: Metric[]): Promise<Metric[]> {
+    const result: Metric[] = [];
+    for (const point of points) {
+      const counts = await this.history(point.key);
+      const id = pointId(point);
+      const left = counts.get(id) ?? 0;
+      if (left > 0) counts.set(id, left - 1);
+      else result.push(point);
+    }
+    return result;
+  }
+
+  private async history(key: string): Promise<Map<string, number>> {
+    let counts = this.counts.get(key);
+    if (!counts) {
+      counts = new Map();
+      for (const point of await metricHistory(this.context.destination, this.remoteRunId, key)) {
+        const id = pointId(point);
+        counts.set(id, (counts.get(id) ?? 0) + 1);
+      }
+      this.counts.set(key, counts);
+    }
+    return counts;
+  }
+}
+
+function pointId(point: Metric): string {
+  return `${point.step}|${point.timestamp}|${Object.is(point.value, -0) ? 0 : point.value}`;
 }
 
 /** The artifact files of a run whose size differs from what was uploaded. Returns whether anything was sent. */

@@ -29,6 +29,12 @@ export interface RunPlan {
   pending: number;
   outcome: ReplayedRun['outcome'];
   result: ReplayedRun;
+  /**
+   * Whether points the server already holds are left out (compared by key, step, timestamp and value, each
+   * occurrence once): set for a spooled run, whose spool may hold a request the server stored but whose
+   * answer was lost. MLflow's SQL stores refuse such a duplicate with a 400, its file store keeps both.
+   */
+  checkServerHistory?: boolean;
 }
 
 /** The error code of an MLflow API error. */
@@ -303,5 +309,5 @@ export async function planRun(
       state.artifacts[path] = size;
     }
   }
-  return { local, state, keys, pending, outcome, result };
+  return { local, state, keys, pending, outcome, result, checkServerHistory: false };
 }
