@@ -69,6 +69,15 @@ describe('FaultProxy', () => {
     expect(outage.hits).toBe(2);
   });
 
+  it('faults one in `every` selected requests and forwards the others', async () => {
+    const half = proxy.inject({ kind: 'status', status: 503 }, { path: '/runs/log-batch', every: 2 });
+    const statuses: number[] = [];
+    for (let i = 0; i < 6; i++) statuses.push((await post('/api/2.0/mlflow/runs/log-batch')).status);
+    expect(statuses).toEqual([200, 503, 200, 503, 200, 503]);
+    expect(half.hits).toBe(3);
+    expect(() => proxy.inject({ kind: 'reset-before' }, { every: 0 })).toThrow(RangeError);
+  });
+
   it('adds latency before forwarding', async () => {
     proxy.inject({ kind: 'delay', ms: 150 }, { times: 1 });
     const started = performance.now();

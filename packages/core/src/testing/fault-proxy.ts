@@ -41,6 +41,12 @@ export interface FaultScope {
   path?: string | RegExp;
   /** Applies to this many requests, then retires. @defaultValue `Infinity` (until removed) */
   times?: number;
+  /**
+   * Applies to one in this many of the requests it selects (the `every`-th, then the `2 × every`-th, …), and
+   * lets the others through: `every: 2` faults half of the requests, deterministically.
+   * @defaultValue 1 (every selected request)
+   */
+  every?: number;
 }
 
 /** A fault added by {@link FaultProxy.inject}. */
@@ -72,6 +78,8 @@ interface ActiveFault {
   fault: Fault;
   path: string | RegExp | undefined;
   remaining: number;
+  every: number;
+  seen: number;
   hits: number;
 }
 
@@ -161,7 +169,17 @@ export class FaultProxy {
     if (fault.kind === 'reset-after' && this.#target === undefined) {
       throw new Error('A reset-after fault needs a target to forward to: pass `target` to createFaultProxy.');
     }
-    const active: ActiveFault = { fault, path: scope.path, remaining: scope.times ?? Infinity, hits: 0 };
+    const every = scope.every ?? 1;
+    if (!Number.isInteger(every) || every < 1)
+      throw new RangeError(`every must be a positive integer, not ${every}.`);
+    const active: ActiveFault = {
+      fault,
+      path: scope.path,
+      remaining: scope.times ?? Infinity,
+      every,
+      seen: 0,
+      hits: 0,
+    };
     this.#faults.push(active);
     const faults = this.#faults;
     return {
@@ -196,6 +214,7 @@ export class FaultProxy {
         wanted === undefined || (typeof wanted === 'string' ? path.includes(wanted) : wanted.test(path)),
     );
     if (!active) return undefined;
+    if (++active.seen % active.every !== 0) return undefined;
     active.hits++;
     if (--active.remaining <= 0) this.#faults.splice(this.#faults.indexOf(active), 1);
     return active.fault;
