@@ -28,7 +28,13 @@ describe('the replay of a spooled run whose answer was lost', () => {
     const store = await storeFor({ trackingUri: trackingUri() });
     const experimentName = uniqueName('replay-dup');
     const experimentId = await store.createExperiment(experimentName);
-    const created = await store.createRun({ experimentId, startTime: Date.now(), runName: 'lost-answer' });
+    const created = await store.createRun({
+      experimentId,
+      startTime: Date.now(),
+      runName: 'lost-answer',
+      userId: 'test',
+      tags: {},
+    });
     const runId = created.info.runId;
     const timestamp = Date.now();
 

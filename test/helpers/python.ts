@@ -14,7 +14,11 @@ import { inject } from 'vitest';
  * `);
  * ```
  */
-export function python<T = unknown>(code: string, env: Record<string, string> = {}): Promise<T> {
+export function python<T = unknown>(
+  code: string,
+  env: Record<string, string> = {},
+  timeoutMs = 120_000,
+): Promise<T> {
   const interpreter = inject('python');
   return new Promise((resolve, reject) => {
     execFile(
@@ -32,7 +36,7 @@ export function python<T = unknown>(code: string, env: Record<string, string> = 
           ...env,
         },
         maxBuffer: 256 * 1024 * 1024,
-        timeout: 120_000,
+        timeout: timeoutMs,
       },
       (error, stdout, stderr) => {
         if (error) {

@@ -3,6 +3,7 @@ import { basename, join, relative } from 'node:path';
 import { contextState } from './context.js';
 import { diag } from './diag.js';
 import { MlflowApiError, MlflowKitError, MlflowValidationError } from './errors.js';
+import { inBackground } from './internal/background.js';
 import { toJsonValue } from './internal/json-value.js';
 import { untrackRun } from './internal/lifecycle.js';
 import { encodePng, isPng } from './internal/png.js';
@@ -101,6 +102,7 @@ export class RecordingRun implements Run {
   private readonly redactor: Redactor | false;
   private endStatus: NonNullable<EndRunOptions['status']> | undefined;
   private statusRecorded = false;
+  private spoolReported = false;
   private readonly spool: RunSpool | undefined;
 
   constructor(
@@ -413,7 +415,9 @@ export class RecordingRun implements Run {
     const endTime = Date.now();
     try {
       const outcome = await Promise.race([
-        this.store.updateRun(this.runId, { status, endTime }).then(() => 'done' as const),
+        // Background work: past the bound the status goes to the spool, and an unanswered request must not
+        // keep the process alive.
+        inBackground(() => this.store.updateRun(this.runId, { status, endTime })).then(() => 'done' as const),
         timedOut,
       ]);
       if (outcome === 'done') {
@@ -438,7 +442,8 @@ export class RecordingRun implements Run {
   // and needs a command. It goes to stderr directly, once per run, at the end of the process.
   private reportSpool(): void {
     const spool = this.spool;
-    if (!spool?.pending) return;
+    if (!spool?.pending || this.spoolReported) return;
+    this.spoolReported = true;
     process.stderr.write(
       `mlflow-kit: run ${this.runId}: ${spool.pendingPoints} metric point(s)${spool.items > spool.points ? ' and other items' : ''}${spool.endStatus ? ` and its end status ${spool.endStatus}` : ''} could not reach ${this.store.trackingUri} and are in the spool at ${spool.storeDir}. Upload them with: ${spool.command}\n`,
     );

@@ -1,5 +1,6 @@
 import { diag } from './diag.js';
 import { MlflowApiError } from './errors.js';
+import { inBackground } from './internal/background.js';
 import { itemBytes, nextChunkSizes } from './internal/log-batch-chunks.js';
 import { BYTES_PER_QUEUED_POINT, MetricQueue } from './internal/metric-queue.js';
 import { replaySpoolRun } from './internal/spool-replay.js';
@@ -173,7 +174,6 @@ export class RunLogger {
           job.done();
         }
       }, this.flushTimeoutMs);
-      timer.unref?.();
       const job: ArtifactJob = {
         path,
         source,
@@ -303,7 +303,9 @@ export class RunLogger {
   private kick(): void {
     if (this.sending || this.offline) return;
     this.clearTimer();
-    this.sending = this.drain().finally(() => {
+    // Background work: an unanswered request does not keep the process alive; the bounded waits of flush(),
+    // end() and the exit hooks do, each for at most its bound.
+    this.sending = inBackground(() => this.drain()).finally(() => {
       this.sending = undefined;
       if (this.queued() > 0) this.schedule();
     });

@@ -1,9 +1,11 @@
+import type { Socket } from 'node:net';
 import type { Readable } from 'node:stream';
-import { Agent, request } from 'undici';
+import { Agent, buildConnector, request } from 'undici';
 import packageJson from '../../package.json' with { type: 'json' };
 import { diag } from '../diag.js';
 import { MlflowApiError } from '../errors.js';
 import type { ResolvedSettings } from '../settings.js';
+import { isBackground } from './background.js';
 import { tlsConnectOptions } from './tls.js';
 
 /** Version sent in the `User-Agent` header. Kept in step with `packages/core/package.json` at release. */
@@ -121,7 +123,30 @@ function firstHeader(value: string | string[] | undefined): string | undefined {
   return Array.isArray(value) ? value[0] : value;
 }
 
-const sleepWithTimer = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+const sleepWithTimer = (ms: number): Promise<void> =>
+  new Promise((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    // A retry wait of background work does not keep the process alive (see `isBackground`).
+    if (isBackground()) timer.unref();
+  });
+
+/**
+ * An undici connector whose sockets never keep the process alive: undici refs a socket while a request is
+ * under way, so `ref` is made a no-op. For background work only: a caller awaiting such a request must hold
+ * the process open itself (the run queue's bounded waits do, with a timer).
+ */
+function unrefConnector(options: buildConnector.BuildOptions): buildConnector.connector {
+  const connect = buildConnector(options);
+  return (connectOptions, callback) =>
+    connect(connectOptions, (error, socket) => {
+      if (socket) {
+        const plain = socket as Socket;
+        plain.unref();
+        plain.ref = () => plain;
+      }
+      (callback as (error: Error | null, socket: Socket | null) => void)(error, socket as Socket | null);
+    });
+}
 
 /**
  * The REST transport: one keep-alive undici `Agent` per store, auth and TLS from the settings, and
@@ -132,6 +157,9 @@ export class HttpClient {
   readonly #settings: ResolvedSettings;
   readonly #base: URL;
   readonly #agent: Agent;
+  /** The pool for background work, whose sockets do not keep the process alive; made on first use. */
+  #backgroundAgent: Agent | undefined;
+  readonly #connect: buildConnector.BuildOptions;
   readonly #headers: Record<string, string>;
   readonly #secrets = new Set<string>();
   readonly #sleep: (ms: number) => Promise<void>;
@@ -147,6 +175,7 @@ export class HttpClient {
       timeout: settings.requestTimeoutMs,
       ...tlsConnectOptions(settings),
     };
+    this.#connect = connect as buildConnector.BuildOptions;
     this.#agent = new Agent({ connect, keepAliveTimeout: 30_000, connections: 10 });
 
     const headers: Record<string, string> = {
@@ -222,7 +251,7 @@ export class HttpClient {
           method: req.method,
           headers,
           body,
-          dispatcher: this.#agent,
+          dispatcher: isBackground() ? this.#background() : this.#agent,
           headersTimeout: this.#settings.requestTimeoutMs,
           bodyTimeout: this.#settings.requestTimeoutMs,
         });
@@ -252,9 +281,18 @@ export class HttpClient {
     }
   }
 
-  /** Closes the connection pool. */
+  /** Closes the connection pools. */
   async close(): Promise<void> {
-    await this.#agent.close();
+    await Promise.all([this.#agent.close(), this.#backgroundAgent?.close()]);
+  }
+
+  #background(): Agent {
+    this.#backgroundAgent ??= new Agent({
+      connect: unrefConnector(this.#connect),
+      keepAliveTimeout: 30_000,
+      connections: 10,
+    });
+    return this.#backgroundAgent;
   }
 
   #redact(text: string): string {

@@ -46,9 +46,10 @@ async function endAll(status: EndStatus): Promise<void> {
   // Most of the budget goes to sending queued data; the rest to recording the status.
   const ending = Promise.allSettled(runs.map((run) => run.endWithin(status, budget * 0.8)));
   let timer: ReturnType<typeof setTimeout> | undefined;
+  // A ref'd timer: the queues' requests do not keep the process alive (background work), so this wait does,
+  // for at most the budget.
   const timeout = new Promise((resolve) => {
     timer = setTimeout(resolve, budget);
-    timer.unref();
   });
   await Promise.race([ending, timeout]);
   clearTimeout(timer);
@@ -80,10 +81,13 @@ function installExitHooks(): void {
   const state = contextState();
   if (state.exitHookInstalled) return;
   state.exitHookInstalled = true;
+  let ending = false;
   process.on('beforeExit', () => {
     // `beforeExit` fires again once this async work is done; by then nothing is open.
-    if (state.open.size === 0) return;
+    if (state.open.size === 0 || ending) return;
+    ending = true;
     void endAll('FINISHED').then(() => {
+      ending = false;
       // Only our own unanswered requests can keep the loop alive now: the program never lingers past the bound.
       if (state.open.size > 0) process.exit(process.exitCode ?? 0);
     });

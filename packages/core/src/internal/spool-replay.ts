@@ -2,6 +2,7 @@ import { diag } from '../diag.js';
 import { replayLocalRuns } from '../replay-local-runs.js';
 import type { RunSpool } from '../spool.js';
 import type { TrackingStore } from '../store.js';
+import { inBackground } from './background.js';
 
 // One replay per spool store at a time in this process (the engine's lock refuses a second one): a replay
 // asked for while one runs waits for it and then runs once more, for what was spooled in between.
@@ -37,13 +38,14 @@ async function replayOnce(spool: RunSpool, destination: TrackingStore): Promise<
  * ({@link replayLocalRuns}) through the store the process already has. A run the server knows gets its
  * spooled data added (the sidecar names it); a run started offline is created there. The data goes first,
  * the end status written to the spool last. What was uploaded is recorded in the spool store's sync state,
- * so a later replay, or `mlflow-kit sync`, sends only what was spooled since. Never rejects.
+ * so a later replay, or `mlflow-kit sync`, sends only what was spooled since. Background work: its requests
+ * do not keep the process alive. Never rejects.
  */
 export function replaySpoolRun(spool: RunSpool, destination: TrackingStore): Promise<void> {
   const key = spool.storeDir;
   const previous = running.get(key) ?? Promise.resolve();
   const next = previous
-    .then(() => (spool.pending ? replayOnce(spool, destination) : undefined))
+    .then(() => (spool.pending ? inBackground(() => replayOnce(spool, destination)) : undefined))
     .catch((error: unknown) => {
       diag.warn(`The replay of ${spool.storeDir} failed: ${describe(error)}; the data stays in the spool.`);
     })
