@@ -2,19 +2,38 @@ import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { MlflowConfigError, type TrackingOptions } from '@mlflow-kit/core';
-import type { ScoringServer, ScoringServerOptions } from '@mlflow-kit/tfjs';
 
-/** Options of {@link serveModel}: those of `createScoringServer` (`@mlflow-kit/tfjs`), and when to stop. */
-export interface ServeModelOptions
-  extends TrackingOptions,
-    Pick<
-      ScoringServerOptions,
-      'host' | 'port' | 'maxBatchSize' | 'maxBatchWaitMs' | 'maxRequestBytes' | 'requestTimeoutMs'
-    > {
+/** The running server, as {@link ServeModelOptions.onListening} receives it. */
+export interface ServingInfo {
+  /** `http://<host>:<port>`. */
+  url: string;
+  /** The tfjs backend predicting: `tensorflow` (tfjs-node), `wasm` or `cpu`. */
+  backend: string;
+  /** The model's inputs: name, shape (`null` for a variable dimension) and dtype. */
+  inputs: { name: string; shape: (number | null)[]; dtype: string }[];
+}
+
+/**
+ * Options of {@link serveModel}. Declared here rather than taken from `@mlflow-kit/tfjs`, so that the types
+ * of this package do not need that optional package; each setting is `createScoringServer`'s of that name.
+ */
+export interface ServeModelOptions extends TrackingOptions {
   /** The model to serve: `runs:/…`, `models:/<name>/<version>`, `models:/<name>@<alias>`, `models:/<model_id>`, … */
   modelUri: string;
+  /** Interface to listen on. @defaultValue `'127.0.0.1'` */
+  host?: string;
+  /** Port; 0 picks a free one. @defaultValue `5000` */
+  port?: number;
+  /** Most rows per `predict` call; 1 turns micro-batching off. @defaultValue `64` */
+  maxBatchSize?: number;
+  /** Longest wait for requests to share a `predict` call, ms. @defaultValue `2` */
+  maxBatchWaitMs?: number;
+  /** Largest request body, bytes (larger: 413). @defaultValue `10485760` */
+  maxRequestBytes?: number;
+  /** Longest a request may take, ms (then 504). @defaultValue `60000` */
+  requestTimeoutMs?: number;
   /** Called once the server listens. */
-  onListening?(server: ScoringServer): void;
+  onListening?(server: ServingInfo): void;
   /** Resolves when the server should stop. @defaultValue the first SIGTERM or SIGINT */
   until?: Promise<unknown>;
 }
@@ -72,7 +91,7 @@ export async function serveModel(options: ServeModelOptions): Promise<void> {
   const { createScoringServer } = await importTfjsPackage();
   const stop = until ? undefined : signal();
   try {
-    const server = await createScoringServer(serverOptions satisfies ScoringServerOptions);
+    const server = await createScoringServer(serverOptions);
     onListening?.(server);
     await (until ?? stop?.promise);
     await server.close();
