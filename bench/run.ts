@@ -31,6 +31,7 @@ try {
     ['sync', await optional('sync-throughput.ts', 'benchSyncThroughput')],
     ['tensorboard', await optional('tensorboard-overhead.ts', 'benchTensorboard')],
     ['ingest', await optional('ingest-throughput.ts', 'benchIngest')],
+    ['serve', await optional('serve-throughput.ts', 'benchServeThroughput')],
   ];
   for (const [name, bench] of benches) {
     if (!bench || (only.length > 0 && !only.includes(name))) continue;

@@ -30,6 +30,7 @@ const COMMAND_PATHS = [
   ['models', 'set-alias'],
   ['doctor'],
   ['sync'],
+  ['serve'],
 ];
 
 function hasTmux(): boolean {

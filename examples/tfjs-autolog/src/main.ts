@@ -95,7 +95,16 @@ const model = tf.sequential({
 model.compile({ optimizer: tf.train.adam(0.05), loss: 'categoricalCrossentropy', metrics: ['accuracy'] });
 
 // One line turns on autologging for every model.fit in the program.
-const disable = autolog({ tf, ...tracking, experimentName: EXPERIMENT });
+// With a tracking server (the registry needs one) the model is also registered, as a new version of
+// iris-classifier: `mlflow-kit models set-alias iris-classifier champion <version>` then promotes it.
+const registeredModelName =
+  createClient(tracking).settings.storeKind === 'local' ? undefined : 'iris-classifier';
+const disable = autolog({
+  tf,
+  ...tracking,
+  experimentName: EXPERIMENT,
+  ...(registeredModelName ? { registeredModelName } : {}),
+});
 
 const run = await withRun(
   { ...tracking, experimentName: EXPERIMENT, runName: 'iris-mlp' },
@@ -135,4 +144,11 @@ if (client.settings.storeKind === 'local') {
   console.log('  then open http://127.0.0.1:5000');
 } else if (run.url) {
   console.log(`View the run in the MLflow UI: ${run.url}`);
+}
+if (registeredModelName) {
+  const versions = await client.searchModelVersions({ filter: `run_id = '${run.runId}'` });
+  for (const version of versions.items)
+    console.log(
+      `Registered as models:/${version.name}/${version.version} (mlflow-kit models show ${version.name})`,
+    );
 }

@@ -38,6 +38,7 @@ export {
   type RunDetails,
   type RunDetailsOptions,
 } from './runs.js';
+export { type ServeModelOptions, type ServingInfo, serveModel } from './serve.js';
 export {
   formatSyncSummary,
   SOURCE_RUN_TAG,

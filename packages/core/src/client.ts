@@ -1,4 +1,4 @@
-import { MlflowKitError } from './errors.js';
+import { MlflowApiError, MlflowKitError } from './errors.js';
 import { applyDebugOption } from './internal/apply-debug-option.js';
 import { chunkBatch } from './internal/log-batch-chunks.js';
 import { getStore } from './internal/store-factory.js';
@@ -226,12 +226,118 @@ export class MlflowClient {
     await (await this.registry()).deleteRegisteredModelAlias(name, alias);
   }
 
-  /** Latest version per stage (stages are deprecated in MLflow; prefer aliases). */
+  /** Renames a registered model; its versions and aliases follow it. */
+  async renameRegisteredModel(name: string, newName: string): Promise<RegisteredModel> {
+    return (await this.registry()).renameRegisteredModel(name, newName);
+  }
+
+  /** Sets a registered model's description (`update_registered_model`). */
+  async updateRegisteredModel(name: string, description: string): Promise<RegisteredModel> {
+    return (await this.registry()).updateRegisteredModel(name, description);
+  }
+
+  /** Sets a tag on a registered model. */
+  async setRegisteredModelTag(name: string, key: string, value: string): Promise<void> {
+    await (await this.registry()).setRegisteredModelTag(name, key, value);
+  }
+
+  /** Removes a tag from a registered model. */
+  async deleteRegisteredModelTag(name: string, key: string): Promise<void> {
+    await (await this.registry()).deleteRegisteredModelTag(name, key);
+  }
+
+  /** Sets a model version's description (`update_model_version`). */
+  async updateModelVersion(name: string, version: string, description: string): Promise<ModelVersion> {
+    return (await this.registry()).updateModelVersion(name, version, description);
+  }
+
+  /** Sets a tag on a model version. */
+  async setModelVersionTag(name: string, version: string, key: string, value: string): Promise<void> {
+    await (await this.registry()).setModelVersionTag(name, version, key, value);
+  }
+
+  /** Removes a tag from a model version. */
+  async deleteModelVersionTag(name: string, version: string, key: string): Promise<void> {
+    await (await this.registry()).deleteModelVersionTag(name, version, key);
+  }
+
+  /**
+   * Registers a model as a new version of `name`, creating the registered model if needed, and waits until
+   * the version is READY: the counterpart of Python's `mlflow.register_model(model_uri, name)`. `modelUri` is
+   * `runs:/<run_id>/<path>` (the run's model directory, else the logged model of that name the run
+   * produced), `models:/<model_id>` (an MLflow 3 logged model) or an artifact URI.
+   *
+   * @example
+   * ```ts
+   * const version = await client.registerModel(`runs:/${runId}/model`, 'iris-classifier');
+   * await client.setRegisteredModelAlias('iris-classifier', 'champion', version.version);
+   * ```
+   */
+  async registerModel(
+    modelUri: string,
+    name: string,
+    options: { description?: string; tags?: Record<string, string> } = {},
+  ): Promise<ModelVersion> {
+    const registry = await this.registry();
+    try {
+      await registry.createRegisteredModel(name);
+    } catch (error) {
+      if (!(MlflowApiError.isInstance(error) && error.errorCode === 'RESOURCE_ALREADY_EXISTS')) throw error;
+    }
+    const source = await this.registrationSource(modelUri);
+    const version = await registry.createModelVersion({ name, ...source, ...options });
+    // The server's answer leaves model_id out; the version was made from that logged model.
+    return { ...version, modelId: version.modelId ?? source.modelId };
+  }
+
+  /** What `create_model_version` is sent for a model URI, as Python's `_register_model` resolves it. */
+  private async registrationSource(
+    modelUri: string,
+  ): Promise<{ source: string; runId?: string; modelId?: string }> {
+    const loggedModelId = /^models:\/(m-[0-9a-f]+)\/?$/.exec(modelUri)?.[1];
+    if (loggedModelId) return { source: `models:/${loggedModelId}`, modelId: loggedModelId };
+    if (!modelUri.startsWith('runs:/')) return { source: modelUri };
+    const [runId = '', ...rest] = modelUri.slice('runs:/'.length).replace(/^\/+/, '').split('/');
+    const path = rest.filter(Boolean).join('/');
+    if (!runId || !path) {
+      throw new MlflowKitError(`${modelUri} names no model directory: use runs:/<run_id>/<path>.`);
+    }
+    const store = await this.store();
+    const { info } = await store.getRun(runId);
+    const files = await store.listArtifacts(info.artifactUri, path).catch(() => []);
+    if (files.some((file) => file.path.split('/').pop() === 'MLmodel')) {
+      return { source: `${info.artifactUri}/${path}`, runId };
+    }
+    let pageToken: string | undefined;
+    do {
+      const page = await (await this.registry()).searchLoggedModels({
+        experimentIds: [info.experimentId],
+        filter: `name = '${path.replace(/'/g, "\\'")}'`,
+        ...(pageToken ? { pageToken } : {}),
+      });
+      const found = page.items.find((model) => model.sourceRunId === runId);
+      if (found) return { source: `models:/${found.modelId}`, modelId: found.modelId, runId };
+      pageToken = page.nextPageToken;
+    } while (pageToken);
+    throw new MlflowKitError(
+      `${modelUri}: run ${runId} has no MLmodel under ${path} and no logged model named ${path}; log the model first (logModel), or pass the URI of its directory.`,
+    );
+  }
+
+  /**
+   * Latest version per stage.
+   * @deprecated Stages are deprecated in MLflow since 2.9: point aliases at versions instead
+   * ({@link MlflowClient.setRegisteredModelAlias}, `models:/<name>@<alias>`).
+   */
   async getLatestVersions(name: string, stages?: string[]): Promise<ModelVersion[]> {
     return (await this.registry()).getLatestVersions(name, stages);
   }
 
-  /** Moves a version to a stage (deprecated in MLflow; prefer aliases). */
+  /**
+   * Moves a version to a stage (`None`, `Staging`, `Production`, `Archived`).
+   * @deprecated Stages are deprecated in MLflow since 2.9: point aliases at versions instead
+   * ({@link MlflowClient.setRegisteredModelAlias}, `models:/<name>@<alias>`).
+   */
   async transitionModelVersionStage(
     name: string,
     version: string,

@@ -237,4 +237,11 @@ export interface RegistryStore extends LoggedModelStore {
   setRegisteredModelAlias(name: string, alias: string, version: string): Promise<void>;
   deleteRegisteredModelAlias(name: string, alias: string): Promise<void>;
   getModelVersionByAlias(name: string, alias: string): Promise<ModelVersion>;
+  renameRegisteredModel(name: string, newName: string): Promise<RegisteredModel>;
+  updateRegisteredModel(name: string, description: string): Promise<RegisteredModel>;
+  setRegisteredModelTag(name: string, key: string, value: string): Promise<void>;
+  deleteRegisteredModelTag(name: string, key: string): Promise<void>;
+  updateModelVersion(name: string, version: string, description: string): Promise<ModelVersion>;
+  setModelVersionTag(name: string, version: string, key: string, value: string): Promise<void>;
+  deleteModelVersionTag(name: string, version: string, key: string): Promise<void>;
 }

@@ -8,8 +8,15 @@ export {
   type TfjsCallback,
   type TfjsModuleInfo,
 } from './callback.js';
+export {
+  createScoringServer,
+  type ScoringServer,
+  type ScoringServerOptions,
+} from './create-scoring-server.js';
 export type { ModelMetrics } from './internal/logged-model.js';
 export type { MetricNames } from './internal/logs.js';
+export type { ScoringInputSpec } from './internal/scoring-input.js';
+export type { ServingModelLike, ServingTensorLike, ServingTfLike } from './internal/serving-types.js';
 export {
   type LoadModelOptions,
   loadModel,

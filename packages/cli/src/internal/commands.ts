@@ -9,6 +9,7 @@ import {
   setModelAlias,
 } from '../models.js';
 import { formatRunDetails, formatRunsTable, getRunDetails, listRuns } from '../runs.js';
+import { serveModel } from '../serve.js';
 import { formatSyncSummary, syncLocalRuns } from '../sync.js';
 import {
   type CommandSpec,
@@ -324,6 +325,117 @@ export const COMMANDS: CommandSpec[] = [
       });
       io.out(values.json ? json(summary) : `${formatSyncSummary(summary)}\n`);
       return summary.failed > 0 ? 1 : 0;
+    },
+  },
+  {
+    path: ['serve'],
+    positionals: [0, 0],
+    summary:
+      "Serve a logged tfjs model with MLflow's scoring protocol (POST /invocations, GET /ping, /health, /version).",
+    description: [
+      'Requests take the JSON formats of `mlflow models serve`: {"inputs": ...}, {"instances": [...]},',
+      '{"dataframe_split": {"columns": [...], "data": [[...]]}} or {"dataframe_records": [{...}]}, or a CSV table;',
+      'the answer is {"predictions": ...}. Concurrent requests are batched into one predict call.',
+      'Runs on @tensorflow/tfjs-node when installed, else @tensorflow/tfjs on the wasm backend; needs @mlflow-kit/tfjs.',
+      'Stops on SIGTERM or SIGINT after answering the requests in progress.',
+    ].join('\n'),
+    options: {
+      'model-uri': {
+        type: 'string',
+        short: 'm',
+        value: '<uri>',
+        description:
+          'The model: models:/<name>@<alias>, models:/<name>/<version>, models:/<model_id>, runs:/<run_id>/<path>',
+      },
+      port: {
+        type: 'string',
+        short: 'p',
+        value: '<port>',
+        description: 'Port to listen on (default 5000; 0 picks one)',
+      },
+      host: { type: 'string', value: '<host>', description: 'Interface to listen on (default 127.0.0.1)' },
+      'max-batch-size': {
+        type: 'string',
+        value: '<rows>',
+        description: 'Most rows per predict call; 1 turns micro-batching off (default 64)',
+      },
+      'max-batch-wait': {
+        type: 'string',
+        value: '<ms>',
+        description: 'Longest a request waits for others to share its predict call (default 2)',
+      },
+      'max-request-bytes': {
+        type: 'string',
+        value: '<bytes>',
+        description: 'Largest request body; larger ones get 413 (default 10485760)',
+      },
+      timeout: {
+        type: 'string',
+        short: 't',
+        value: '<seconds>',
+        description: 'Longest a request may take before a 504 (default 60)',
+      },
+      'tracking-uri': TRACKING_URI,
+    },
+    examples: [
+      'mlflow-kit serve --model-uri models:/iris-classifier@champion --port 5001',
+      'curl -s http://127.0.0.1:5001/invocations -H "Content-Type: application/json" -d \'{"inputs": [[5.1, 3.5, 1.4, 0.2]]}\'',
+    ],
+    async run(values, _positionals, io) {
+      const modelUri = string(values, 'model-uri');
+      if (!modelUri) {
+        throw new UsageError(
+          'serve needs the model: pass --model-uri models:/<name>@<alias> (or another model URI).',
+          help('serve'),
+        );
+      }
+      const rawPort = string(values, 'port');
+      const port = rawPort === undefined ? undefined : Number(rawPort);
+      if (port !== undefined && !(Number.isInteger(port) && port >= 0 && port <= 65535)) {
+        throw new UsageError(
+          `--port must be a port number from 0 to 65535, not ${JSON.stringify(rawPort)}`,
+          help('serve'),
+        );
+      }
+      const host = string(values, 'host');
+      const maxBatchSize = positiveInteger('max-batch-size', values['max-batch-size'], help('serve'));
+      const rawWait = string(values, 'max-batch-wait');
+      const maxBatchWaitMs = rawWait === undefined ? undefined : Number(rawWait);
+      if (maxBatchWaitMs !== undefined && !(Number.isInteger(maxBatchWaitMs) && maxBatchWaitMs >= 0)) {
+        throw new UsageError(
+          `--max-batch-wait must be whole milliseconds (0 or more), not ${JSON.stringify(rawWait)}`,
+          help('serve'),
+        );
+      }
+      const maxRequestBytes = positiveInteger(
+        'max-request-bytes',
+        values['max-request-bytes'],
+        help('serve'),
+      );
+      const timeout = positiveInteger('timeout', values.timeout, help('serve'));
+      await serveModel({
+        ...tracking(values),
+        modelUri,
+        ...(port !== undefined ? { port } : {}),
+        ...(host !== undefined ? { host } : {}),
+        ...(maxBatchSize !== undefined ? { maxBatchSize } : {}),
+        ...(maxBatchWaitMs !== undefined ? { maxBatchWaitMs } : {}),
+        ...(maxRequestBytes !== undefined ? { maxRequestBytes } : {}),
+        ...(timeout !== undefined ? { requestTimeoutMs: timeout * 1000 } : {}),
+        onListening(server) {
+          io.err(
+            `Serving ${modelUri} at ${server.url} on the tfjs ${server.backend} backend (inputs ${server.inputs
+              .map(
+                (input) => `${input.name} ${input.dtype}[${input.shape.map((dim) => dim ?? -1).join(', ')}]`,
+              )
+              .join(', ')}; micro-batching ${
+              (maxBatchSize ?? 64) > 1 ? `up to ${maxBatchSize ?? 64} rows, ${maxBatchWaitMs ?? 2} ms` : 'off'
+            }). Stop with Ctrl-C or SIGTERM.\n`,
+          );
+        },
+      });
+      io.err('Stopped: every request in progress was answered.\n');
+      return 0;
     },
   },
 ];

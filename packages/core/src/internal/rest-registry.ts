@@ -208,6 +208,49 @@ export class RestRegistry implements RegistryStore {
     return decodeModelVersion(response.model_version ?? {});
   }
 
+  async renameRegisteredModel(name: string, newName: string): Promise<RegisteredModel> {
+    const response = await this.#http.json<{ registered_model?: WireRegisteredModel }>(
+      'POST',
+      `${API}/registered-models/rename`,
+      { name, new_name: newName },
+    );
+    return decodeRegisteredModel(response.registered_model ?? { name: newName });
+  }
+
+  async updateRegisteredModel(name: string, description: string): Promise<RegisteredModel> {
+    const response = await this.#http.json<{ registered_model?: WireRegisteredModel }>(
+      'PATCH',
+      `${API}/registered-models/update`,
+      { name, description },
+    );
+    return decodeRegisteredModel(response.registered_model ?? { name });
+  }
+
+  async setRegisteredModelTag(name: string, key: string, value: string): Promise<void> {
+    await this.#http.json('POST', `${API}/registered-models/set-tag`, { name, key, value });
+  }
+
+  async deleteRegisteredModelTag(name: string, key: string): Promise<void> {
+    await this.#http.json('DELETE', `${API}/registered-models/delete-tag`, { name, key });
+  }
+
+  async updateModelVersion(name: string, version: string, description: string): Promise<ModelVersion> {
+    const response = await this.#http.json<{ model_version?: WireModelVersion }>(
+      'PATCH',
+      `${API}/model-versions/update`,
+      { name, version, description },
+    );
+    return decodeModelVersion(response.model_version ?? { name, version });
+  }
+
+  async setModelVersionTag(name: string, version: string, key: string, value: string): Promise<void> {
+    await this.#http.json('POST', `${API}/model-versions/set-tag`, { name, version, key, value });
+  }
+
+  async deleteModelVersionTag(name: string, version: string, key: string): Promise<void> {
+    await this.#http.json('DELETE', `${API}/model-versions/delete-tag`, { name, version, key });
+  }
+
   async createLoggedModel(request: CreateLoggedModelRequest): Promise<LoggedModel> {
     const response = await this.#http.json<{ model?: WireLoggedModel }>(
       'POST',
