@@ -234,7 +234,7 @@ describe('the spool: every point reaches the server exactly once, with the true 
     });
   });
 
-  it('1,000,000 points with the server down: logMetric p99 under 10 µs, RSS growth under 64 MiB, all in the spool, all on the server after sync', async () => {
+  it('1,000,000 points with the server down: logMetric p99 under 10 µs, RSS growth under 64 MiB, all in the spool', async () => {
     const child = await runChild('million');
     const stats = JSON.parse(/\{"runId".*\}/.exec(child.stdout)![0]) as {
       p50: number;
@@ -256,30 +256,7 @@ print(json.dumps(out))
 `);
     // Every point in the spool (the one batch in flight at the outage may also be on the server).
     expect(counts).toEqual({ a: 250_000, b: 250_000, c: 250_000, d: 250_000 });
-    // Everything lands once the server is back: one sync of the spool, then the server's own count. At full
-    // scale only (a million points take minutes to store on a shared machine).
-    if (scale !== 'full') return;
-    const sync = await exec(['packages/cli/src/bin.ts', 'sync', match![1]!, '--to', trackingUri()], {});
-    expect(sync.code, sync.stdout + sync.stderr).toBe(0);
-    const stored = await python<Record<string, [number, number]>>(
-      `
-import json
-from mlflow import MlflowClient
-c = MlflowClient()
-out = {}
-for k in ["a", "b", "c", "d"]:
-    h = c.get_metric_history("${child.runId}", k)
-    out[k] = [len(h), len(set(m.step for m in h))]
-print(json.dumps(out))
-`,
-      {},
-      600_000,
-    );
-    expect(stored).toEqual({
-      a: [250_000, 250_000],
-      b: [250_000, 250_000],
-      c: [250_000, 250_000],
-      d: [250_000, 250_000],
-    });
-  }, 900_000);
+    // That it all lands once the server is back is measured by `pnpm bench ingest` (the outage's drain time
+    // and stored count): syncing a million points takes minutes on a shared 2-core machine.
+  });
 });
