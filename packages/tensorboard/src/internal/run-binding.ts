@@ -1,6 +1,5 @@
 import { basename, dirname, resolve } from 'node:path';
 import {
-  createRecordingRun,
   diag,
   type EndRunOptions,
   getActiveRun,
@@ -9,6 +8,7 @@ import {
   resolveSettings,
   type StartRunOptions,
 } from '@mlflow-kit/core';
+import { createRecordingRun } from '@mlflow-kit/core/internal';
 
 /** Tracking options shared by the writers: which run receives the data, or how to start one. */
 export interface RunBindingOptions extends StartRunOptions {
