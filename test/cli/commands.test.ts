@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { python, trackingUri, uniqueName } from '../helpers/python.js';
-import { REPO_ROOT, TSX_ARGS } from '../helpers/tsx.js';
+import { CLI_SOURCE, REPO_ROOT, TSX_ARGS } from '../helpers/tsx.js';
 import { spawnCli } from './fixtures.js';
 
 /** Runs the CLI against the suite's server. */
@@ -325,7 +325,7 @@ print(json.dumps({"version": v.version}))
           `MLFLOW_TRACKING_URI=${trackingUri()}`,
           process.execPath,
           ...TSX_ARGS,
-          join(REPO_ROOT, 'packages/cli/src/bin.ts'),
+          CLI_SOURCE,
           'runs',
           'show',
           runId,
