@@ -1,8 +1,9 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createClient, type Metric } from '@mlflow-kit/core';
+import { REPO_ROOT, TSX_ARGS } from '@mlflow-kit/test-support/tsx';
+import { CLI_SOURCE } from '../helpers/cli-source.js';
 import { python } from '../helpers/python.js';
 import { storeFor } from '../helpers/stores.js';
-import { CLI_SOURCE, REPO_ROOT, TSX_ARGS } from '../helpers/tsx.js';
 
 /** Point value of run `run`, point `index`: distinct per run and point, NaN now and then. */
 export function pointValue(run: number, index: number): number {

@@ -3,9 +3,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createFaultProxy } from '@mlflow-kit/core/testing';
+import { REPO_ROOT, TSX_ARGS } from '@mlflow-kit/test-support/tsx';
 import { afterAll, describe, expect, it } from 'vitest';
+import { CLI_SOURCE } from '../helpers/cli-source.js';
 import { python, trackingUri, uniqueName } from '../helpers/python.js';
-import { CLI_SOURCE, REPO_ROOT, TSX_ARGS } from '../helpers/tsx.js';
 
 const spoolRoot = mkdtempSync(join(tmpdir(), 'mlflow-kit-spool-'));
 afterAll(() => rmSync(spoolRoot, { recursive: true, force: true }));

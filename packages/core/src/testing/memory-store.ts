@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { MlflowApiError } from '../errors.js';
-import { latestValue, metricHistoryPage, paginate, searchRunRecords } from '../internal/search.js';
+import { latestValue, metricHistoryPage, searchRunRecords } from '../internal/search.js';
 import type {
   ArtifactSource,
   CreateRunRequest,

@@ -1,8 +1,7 @@
-import { createRequire } from 'node:module';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
-const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 
 /** Repository root, for building paths to scripts run in child processes. */
 export const REPO_ROOT = repoRoot;
@@ -18,13 +17,3 @@ export const TSX_ARGS: readonly string[] = [
   '--import',
   pathToFileURL(resolve(repoRoot, 'node_modules/tsx/dist/loader.mjs')).href,
 ];
-
-/**
- * The source entry of the `mlflow-kit` command, found through `@mlflow-kit/cli` by name; run it with
- * {@link TSX_ARGS} (`spawn(process.execPath, [...TSX_ARGS, CLI_SOURCE, ...args])`) to test the CLI as the
- * workspace has it, without a build.
- */
-export const CLI_SOURCE: string = join(
-  dirname(createRequire(import.meta.url).resolve('@mlflow-kit/cli/package.json')),
-  'src/bin.ts',
-);
