@@ -1,4 +1,4 @@
-import { closeStores, type Run, startRun } from '../packages/core/src/index.js';
+import { closeStores, type Run, startRun } from '@mlflow-kit/core';
 
 function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);

@@ -2,8 +2,8 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { syncLocalRuns } from '../packages/cli/src/index.js';
-import { closeStores, startRun } from '../packages/core/src/index.js';
+import { syncLocalRuns } from '@mlflow-kit/cli';
+import { closeStores, startRun } from '@mlflow-kit/core';
 import { venvPython } from '../test/setup/mlflow-env.js';
 
 const RUNS = 4;

@@ -1,9 +1,9 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { summaryFileWriter } from '@mlflow-kit/tensorboard';
+import { loadTfjsNode } from '@mlflow-kit/test-support/tfjs-node';
 import * as tfjs from '@tensorflow/tfjs';
-import { summaryFileWriter } from '../packages/tensorboard/src/index.js';
-import { loadTfjsNode } from '../test/helpers/tfjs-node.js';
 
 interface Writer {
   scalar(name: string, value: number, step: number): void;

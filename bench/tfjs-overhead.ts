@@ -1,12 +1,12 @@
 // Overhead of @mlflow-kit/tfjs on model.fit: the same fit with no callback, with tracking off, with
 // per-epoch logging and with per-batch logging against a real MLflow server, as ratios from one run, on
 // tfjs-node (native TensorFlow, where batches are short and the overhead shows most) and on wasm.
-import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
-import { closeStores, type Run, startRun } from '../packages/core/src/index.js';
-import { logModel, mlflowCallback } from '../packages/tfjs/src/index.js';
+import { closeStores, type Run, startRun } from '@mlflow-kit/core';
+import { loadTfjsNode } from '@mlflow-kit/test-support/tfjs-node';
+import { logModel, mlflowCallback } from '@mlflow-kit/tfjs';
 
 type Variant = 'none' | 'off' | 'epoch' | 'batch';
 const VARIANTS: Variant[] = ['none', 'off', 'epoch', 'batch'];
@@ -29,23 +29,13 @@ function model(): tf.Sequential {
   return net;
 }
 
-/** Registers tfjs-node's `tensorflow` backend when its addon is built; says why not otherwise. */
-function loadTfjsNode(): string | undefined {
-  process.env.TF_CPP_MIN_LOG_LEVEL ??= '2';
-  try {
-    createRequire(import.meta.url)('@tensorflow/tfjs-node');
-    return undefined;
-  } catch (error) {
-    return (error instanceof Error ? error.message : String(error)).split('\n')[0];
-  }
-}
-
 /**
  * Runs {@link benchOneBackend} on tfjs-node (when its addon is built: `pnpm setup:tfjs-node`) and on wasm;
  * the figures of each are prefixed with the backend name.
  */
 export async function benchTfjsOverhead(opts: { trackingUri: string }): Promise<Record<string, number>> {
-  const missing = loadTfjsNode();
+  // Loading tfjs-node registers its `tensorflow` backend.
+  const missing = loadTfjsNode().problem;
   if (missing) process.stderr.write(`tfjs-node is not available (${missing}): wasm only\n`);
   const results: Record<string, number> = {};
   for (const backend of missing ? ['wasm'] : ['tensorflow', 'wasm']) {

@@ -1,10 +1,7 @@
 import { defineConfig } from 'tsdown';
+import { packageBuild } from '../../tsdown.base.ts';
 
 export default defineConfig({
-  entry: ['src/index.ts', 'src/testing/index.ts'],
-  format: 'esm',
-  dts: { sourcemap: true },
-  sourcemap: true,
-  platform: 'node',
-  target: 'node20',
+  ...packageBuild,
+  entry: ['src/index.ts', 'src/testing/index.ts', 'src/internal/index.ts'],
 });

@@ -1,10 +1,4 @@
 import { defineConfig } from 'tsdown';
+import { packageBuild } from '../../tsdown.base.ts';
 
-export default defineConfig({
-  entry: ['src/index.ts'],
-  format: 'esm',
-  dts: { sourcemap: true },
-  sourcemap: true,
-  platform: 'node',
-  target: 'node20',
-});
+export default defineConfig({ ...packageBuild, entry: ['src/index.ts'] });

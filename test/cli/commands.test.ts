@@ -2,9 +2,10 @@ import { execFileSync } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { REPO_ROOT, TSX_ARGS } from '@mlflow-kit/test-support/tsx';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CLI_SOURCE } from '../helpers/cli-source.js';
 import { python, trackingUri, uniqueName } from '../helpers/python.js';
-import { REPO_ROOT, TSX_ARGS } from '../helpers/tsx.js';
 import { spawnCli } from './fixtures.js';
 
 /** Runs the CLI against the suite's server. */
@@ -326,7 +327,7 @@ print(json.dumps({"version": v.version}))
           `MLFLOW_TRACKING_URI=${trackingUri()}`,
           process.execPath,
           ...TSX_ARGS,
-          join(REPO_ROOT, 'packages/cli/src/bin.ts'),
+          CLI_SOURCE,
           'runs',
           'show',
           runId,

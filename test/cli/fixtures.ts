@@ -1,8 +1,9 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createClient, type Metric } from '@mlflow-kit/core';
+import { REPO_ROOT, TSX_ARGS } from '@mlflow-kit/test-support/tsx';
+import { CLI_SOURCE } from '../helpers/cli-source.js';
 import { python } from '../helpers/python.js';
 import { storeFor } from '../helpers/stores.js';
-import { REPO_ROOT, TSX_ARGS } from '../helpers/tsx.js';
 
 /** Point value of run `run`, point `index`: distinct per run and point, NaN now and then. */
 export function pointValue(run: number, index: number): number {
@@ -179,7 +180,7 @@ print(json.dumps({"count": len(runs), "runs": out}))
   return read;
 }
 
-/** Runs the CLI in a child process (`node --import tsx packages/cli/src/bin.ts ...`). */
+/** Runs the CLI in a child process (`node --import tsx <@mlflow-kit/cli>/src/bin.ts ...`). */
 export function spawnCli(
   args: string[],
   env: Record<string, string> = {},
@@ -188,7 +189,7 @@ export function spawnCli(
   done: Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }>;
   onStderr(listener: (text: string) => void): void;
 } {
-  const child = spawn(process.execPath, [...TSX_ARGS, 'packages/cli/src/bin.ts', ...args], {
+  const child = spawn(process.execPath, [...TSX_ARGS, CLI_SOURCE, ...args], {
     cwd: REPO_ROOT,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -3,9 +3,9 @@ import { existsSync } from 'node:fs';
 import { mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { REPO_ROOT, TSX_ARGS } from '@mlflow-kit/test-support/tsx';
 import { describe, expect, it } from 'vitest';
 import { python, trackingUri, uniqueName } from '../helpers/python.js';
-import { REPO_ROOT, TSX_ARGS } from '../helpers/tsx.js';
 
 const SCRIPT = resolve(REPO_ROOT, 'examples/feature-flag/src/train.ts');
 const HUB_TOKEN = 'hf_FEATURE_FLAG_SECRET_42';

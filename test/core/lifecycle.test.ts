@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
+import { REPO_ROOT, TSX_ARGS } from '@mlflow-kit/test-support/tsx';
 import { describe, expect, it } from 'vitest';
 import { python, trackingUri, uniqueName } from '../helpers/python.js';
-import { REPO_ROOT, TSX_ARGS } from '../helpers/tsx.js';
 
 interface ChildResult {
   runId: string;

@@ -7,5 +7,5 @@ describeStoreContract(
   async () => ({
     store: await storeFor({ trackingUri: trackingUri(), maxRetries: 2, backoffFactor: 0.05 }),
   }),
-  { capabilities: { registry: true, runUrl: true } },
+  { capabilities: { registry: true, loggedModels: true, runUrl: true } },
 );

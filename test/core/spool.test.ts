@@ -3,9 +3,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createFaultProxy } from '@mlflow-kit/core/testing';
+import { REPO_ROOT, TSX_ARGS } from '@mlflow-kit/test-support/tsx';
 import { afterAll, describe, expect, it } from 'vitest';
+import { CLI_SOURCE } from '../helpers/cli-source.js';
 import { python, trackingUri, uniqueName } from '../helpers/python.js';
-import { REPO_ROOT, TSX_ARGS } from '../helpers/tsx.js';
 
 const spoolRoot = mkdtempSync(join(tmpdir(), 'mlflow-kit-spool-'));
 afterAll(() => rmSync(spoolRoot, { recursive: true, force: true }));
@@ -96,7 +97,7 @@ async function runChild(
 async function syncIfSpooled(child: Child): Promise<boolean> {
   const match = /Upload them with: mlflow-kit sync (\S+) --to (\S+)/.exec(child.stderr);
   if (!match) return false;
-  const sync = await exec(['packages/cli/src/bin.ts', 'sync', match[1]!, '--to', match[2]!], {});
+  const sync = await exec([CLI_SOURCE, 'sync', match[1]!, '--to', match[2]!], {});
   if (sync.code !== 0) throw new Error(`sync failed: ${sync.stdout}\n${sync.stderr}`);
   return true;
 }

@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
+import { REPO_ROOT, TSX_ARGS } from '@mlflow-kit/test-support/tsx';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { python, uniqueName } from '../helpers/python.js';
-import { REPO_ROOT, TSX_ARGS } from '../helpers/tsx.js';
 import type { MlflowServer } from '../setup/mlflow-env.js';
 import { startPostgresMlflowServer } from '../setup/postgres.js';
 

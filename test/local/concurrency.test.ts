@@ -4,10 +4,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { closeStores, createClient } from '@mlflow-kit/core';
+import { REPO_ROOT, TSX_ARGS } from '@mlflow-kit/test-support/tsx';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { python } from '../helpers/python.js';
 import { storeFor } from '../helpers/stores.js';
-import { REPO_ROOT, TSX_ARGS } from '../helpers/tsx.js';
 
 const WRITER = join(REPO_ROOT, 'test/local/fixtures/concurrent-writer.ts');
 

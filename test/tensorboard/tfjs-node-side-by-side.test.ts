@@ -1,9 +1,9 @@
 import { MlflowValidationError } from '@mlflow-kit/core';
 import { summaryFileWriter, tensorBoard } from '@mlflow-kit/tensorboard';
+import { describeWithTfjsNode } from '@mlflow-kit/test-support/describe-backends';
 import type * as tfjs from '@tensorflow/tfjs';
 import { expect, it } from 'vitest';
 import { type EventDir, readEventDirs, tempDirs } from '../helpers/tensorboard.js';
-import { describeWithTfjsNode } from '../helpers/tfjs-node.js';
 
 type TfNode = typeof tfjs & {
   node: {

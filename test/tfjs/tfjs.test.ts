@@ -3,14 +3,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { createClient, getActiveRun, startRun } from '@mlflow-kit/core';
+import { describeBackends } from '@mlflow-kit/test-support/describe-backends';
+import { smallClassifier as classifier, trainingData as data } from '@mlflow-kit/test-support/test-models';
 import { autolog, ERROR_TAG, loadModel, logModel, mlflowCallback } from '@mlflow-kit/tfjs';
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
-import { describeBackends } from '../../packages/tfjs/src/__tests__/backends.js';
-import {
-  smallClassifier as classifier,
-  trainingData as data,
-} from '../../packages/tfjs/src/__tests__/test-models.js';
 import { startMlflow2Proxy } from '../helpers/mlflow2-proxy.js';
 import { python as runPython, trackingUri, uniqueName } from '../helpers/python.js';
 

@@ -1,13 +1,8 @@
 import { constants } from 'node:fs';
 import { access, readdir, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import {
-  type ResolvedSettings,
-  redactUrl,
-  resolveSettings,
-  type TrackingOptions,
-  tlsConnectOptions,
-} from '@mlflow-kit/core';
+import { type ResolvedSettings, redactUrl, resolveSettings, type TrackingOptions } from '@mlflow-kit/core';
+import { tlsConnectOptions } from '@mlflow-kit/core/internal';
 import { Agent, fetch, type Response } from 'undici';
 
 /** Outcome of one check of {@link runDoctor}. */

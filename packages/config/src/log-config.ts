@@ -1,5 +1,4 @@
 import {
-  applyDebugOption,
   diag,
   getActiveRun,
   MlflowConfigError,
@@ -9,6 +8,7 @@ import {
   resolveEnabled,
   withAllowedKeys,
 } from '@mlflow-kit/core';
+import { applyDebugOption } from '@mlflow-kit/core/internal';
 import type { z } from 'zod/v4';
 import { type FlattenParamsOptions, flattenParams } from './flatten-params.js';
 import { parseGuarded } from './internal/parse-guarded.js';

@@ -1,4 +1,4 @@
-import { globals } from './internal/global.js';
+import { globals, reportGlobalsTo } from './internal/global.js';
 import { redactError, redactText } from './redact.js';
 
 /** Severity of a diagnostic message. */
@@ -74,6 +74,8 @@ export const diag = {
     emit(level, message, args);
   },
 };
+
+reportGlobalsTo(diag);
 
 /**
  * Sets the logger that receives mlflow-kit's diagnostics, and the most verbose level passed to it.

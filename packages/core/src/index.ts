@@ -8,14 +8,8 @@ export {
   MlflowKitError,
   MlflowValidationError,
 } from './errors.js';
-export { applyDebugOption } from './internal/apply-debug-option.js';
-export { bridgePrototype } from './internal/bridge-prototype.js';
-export { globalPart } from './internal/global.js';
 export { MAX_DEPTH, toJsonValue } from './internal/json-value.js';
-export { chunkBatch } from './internal/log-batch-chunks.js';
-export { encodePng } from './internal/png.js';
 export { closeStores, getStore } from './internal/store-factory.js';
-export { type TlsConnectOptions, tlsConnectOptions } from './internal/tls.js';
 export { NOOP_RUN } from './noop-run.js';
 export { RecordingRun, toTable } from './recording-run.js';
 export {
@@ -67,7 +61,7 @@ export {
   spoolStoreDir,
   syncCommand,
 } from './spool.js';
-export { createRecordingRun, getOrCreateExperiment, startRun, withRun } from './start-run.js';
+export { getOrCreateExperiment, startRun, withRun } from './start-run.js';
 export {
   type ArtifactSource,
   type CreateLoggedModelRequest,

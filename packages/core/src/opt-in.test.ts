@@ -3,8 +3,8 @@ import { mkdtempSync, readdirSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { TSX_ARGS } from '@mlflow-kit/test-support/tsx';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { TSX_ARGS } from '../../../test/helpers/tsx.js';
 
 const probe = resolve(import.meta.dirname, '../test-fixtures/opt-in-probe.ts');
 let server: Server;

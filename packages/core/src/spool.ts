@@ -13,7 +13,7 @@ import { homedir } from 'node:os';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { MlflowConfigError } from './errors.js';
-import { dumpYaml, formatMetricLine, parseYaml, STATUS_TO_NUMBER } from './internal/local-format.js';
+import { dumpYaml, metricLinesByKey, parseYaml, STATUS_TO_NUMBER } from './internal/local-format.js';
 import type { ArtifactSource } from './store.js';
 import type { LogBatch, RunStatus } from './types.js';
 
@@ -194,19 +194,10 @@ export class RunSpool {
   /** Appends a batch: metric lines to their files, params and tags as files. */
   writeBatch(batch: LogBatch): void {
     const dir = this.open();
-    const lines = new Map<string, string[]>();
-    for (const metric of batch.metrics ?? []) {
-      let list = lines.get(metric.key);
-      if (!list) {
-        list = [];
-        lines.set(metric.key, list);
-      }
-      list.push(formatMetricLine(metric));
-    }
-    for (const [key, list] of lines) {
+    for (const [key, lines] of metricLinesByKey(batch.metrics)) {
       const path = join(dir, 'metrics', ...key.split('/'));
       this.mkdir(dirname(path));
-      appendFileSync(path, list.join(''));
+      appendFileSync(path, lines);
     }
     for (const param of batch.params ?? []) {
       const path = join(dir, 'params', ...param.key.split('/'));

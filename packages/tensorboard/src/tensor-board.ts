@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { bridgePrototype } from '@mlflow-kit/core';
+import { bridgePrototype } from '@mlflow-kit/core/internal';
 import type { RunBindingOptions } from './internal/run-binding.js';
 import type { TensorLike } from './internal/tensor-like.js';
 import { cachedSummaryFileWriter, type SummaryFileWriter } from './summary-file-writer.js';

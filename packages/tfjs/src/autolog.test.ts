@@ -1,9 +1,9 @@
 import { getActiveRun, withRun } from '@mlflow-kit/core';
 import { createMemoryStore } from '@mlflow-kit/core/testing';
+import { describeBackends } from '@mlflow-kit/test-support/describe-backends';
+import { smallClassifier, trainingData } from '@mlflow-kit/test-support/test-models';
 import * as tf from '@tensorflow/tfjs';
 import { afterEach, expect, it } from 'vitest';
-import { describeBackends } from './__tests__/backends.js';
-import { smallClassifier, trainingData } from './__tests__/test-models.js';
 import { type AutologTfModule, autolog, ERROR_TAG } from './autolog.js';
 import { loadModel } from './load-model.js';
 

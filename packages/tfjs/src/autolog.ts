@@ -1,4 +1,5 @@
-import { diag, getActiveRun, globalPart, type Run, resolveEnabled, startRun } from '@mlflow-kit/core';
+import { diag, getActiveRun, type Run, resolveEnabled, startRun } from '@mlflow-kit/core';
+import { globalPart } from '@mlflow-kit/core/internal';
 import {
   ERROR_TAG,
   errorTagValue,

@@ -1,9 +1,9 @@
 import { getActiveRun, startRun, withRun } from '@mlflow-kit/core';
 import { createMemoryStore } from '@mlflow-kit/core/testing';
+import { describeBackends } from '@mlflow-kit/test-support/describe-backends';
+import { smallClassifier, trainingData } from '@mlflow-kit/test-support/test-models';
 import * as tf from '@tensorflow/tfjs';
 import { afterEach, describe, expect, it } from 'vitest';
-import { describeBackends } from './__tests__/backends.js';
-import { smallClassifier, trainingData } from './__tests__/test-models.js';
 import { ERROR_TAG, mlflowCallback } from './callback.js';
 
 afterEach(async () => {

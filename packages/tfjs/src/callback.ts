@@ -1,6 +1,4 @@
 import {
-  applyDebugOption,
-  bridgePrototype,
   diag,
   getActiveRun,
   MlflowConfigError,
@@ -10,6 +8,7 @@ import {
   type StartRunOptions,
   startRun,
 } from '@mlflow-kit/core';
+import { applyDebugOption, bridgePrototype } from '@mlflow-kit/core/internal';
 import { findTfjs } from './internal/find-tfjs.js';
 import type { ModelMetrics } from './internal/logged-model.js';
 import { logsToMetrics, logValue, type MetricNames, resolveLogsInPlace } from './internal/logs.js';

@@ -11,10 +11,10 @@ import {
   startRun,
 } from '@mlflow-kit/core';
 import { createMemoryStore } from '@mlflow-kit/core/testing';
+import { describeBackends } from '@mlflow-kit/test-support/describe-backends';
+import { smallClassifier, trainingData } from '@mlflow-kit/test-support/test-models';
 import * as tf from '@tensorflow/tfjs';
 import { afterEach, expect, it } from 'vitest';
-import { describeBackends } from './__tests__/backends.js';
-import { smallClassifier, trainingData } from './__tests__/test-models.js';
 import { toSnakeCase } from './internal/params.js';
 import { toYaml } from './internal/yaml.js';
 import { loadModel } from './load-model.js';

@@ -15,7 +15,7 @@ describeStoreContract(
     return { store: new LocalStore(root), cleanup: () => rm(dir, { recursive: true, force: true }) };
   },
   {
-    capabilities: { registry: false, runUrl: false },
+    capabilities: { registry: false, loggedModels: true, runUrl: false },
     additionalTests: (context) => {
       it('keeps an experiment in MLflow file-store layout: <root>/<experiment id>/meta.yaml', async () => {
         const name = context.uniqueName('layout');

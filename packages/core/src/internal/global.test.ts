@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { setDiagLogger } from '../diag.js';
 import { createGlobalRegistry, GLOBAL_VERSION, globals, isCompatibleVersion } from './global.js';
 
 function recorder() {
@@ -81,5 +82,19 @@ describe('global registry', () => {
     ];
     expect(holder?.version).toBe(GLOBAL_VERSION);
     expect(Object.keys(holder?.parts ?? {})).toContain('core.diag');
+  });
+
+  it("reports the process registry's refusals through the diag logger", () => {
+    const messages: string[] = [];
+    const record = (message: string) => messages.push(message);
+    setDiagLogger({ error: record, warn: record, info: record, debug: record }, 'error');
+    try {
+      globals.part('core.test-refusal', () => 1);
+      expect(globals.register('core.test-refusal', 2)).toBe(false);
+    } finally {
+      setDiagLogger(undefined);
+      globals.unregister('core.test-refusal');
+    }
+    expect(messages).toEqual(['[mlflow-kit] Refused to register the global core.test-refusal twice.']);
   });
 });

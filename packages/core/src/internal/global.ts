@@ -1,5 +1,3 @@
-import { diag } from '../diag.js';
-
 /**
  * Version of the layout of mlflow-kit's process-wide state. Raise the minor when a part is added, the major
  * when a part changes shape (the global key changes with it, so copies of different majors never meet).
@@ -123,10 +121,18 @@ export function createGlobalRegistry(
   return registry;
 }
 
-/** The registry of this copy of mlflow-kit, on `globalThis`, reporting through {@link diag}. */
+// Set by diag when it loads (diag keeps its own state in this registry, so this module cannot import it).
+let reporter: GlobalReporter | undefined;
+
+/** Sends the reports of {@link globals} to `target`: the diag logger, which calls this when it loads. */
+export function reportGlobalsTo(target: GlobalReporter): void {
+  reporter = target;
+}
+
+/** The registry of this copy of mlflow-kit, on `globalThis`, reporting through diag. */
 export const globals: GlobalRegistry = createGlobalRegistry(GLOBAL_VERSION, {
-  error: (message) => diag.error(message),
-  debug: (message) => diag.debug(message),
+  error: (message) => reporter?.error(message),
+  debug: (message) => reporter?.debug(message),
 });
 
 /**

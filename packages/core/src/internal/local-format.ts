@@ -65,6 +65,17 @@ export function formatMetricLine(metric: Pick<Metric, 'timestamp' | 'value' | 's
 }
 
 /**
+ * What each metric file of a batch gets appended, keyed by metric key: the points' lines in batch order. One
+ * append per file, however many points the batch holds.
+ */
+export function metricLinesByKey(metrics: readonly Metric[] = []): Map<string, string> {
+  const byKey = new Map<string, string>();
+  for (const metric of metrics)
+    byKey.set(metric.key, (byKey.get(metric.key) ?? '') + formatMetricLine(metric));
+  return byKey;
+}
+
+/**
  * Parses the lines of a metric file. Accepts 2, 3 or 5 fields as MLflow's reader does; skips blank lines,
  * and a last line without its newline (a write cut short by a crash).
  */

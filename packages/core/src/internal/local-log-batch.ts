@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import type { LogBatch, Metric, Page } from '../types.js';
-import { formatMetricLine, parseMetricLines } from './local-format.js';
+import { metricLinesByKey, parseMetricLines } from './local-format.js';
 import { appendLines, createFileExclusive, readTextIfExists, writeFileAtomic } from './local-fs.js';
 import {
   checkLocalKey,
@@ -9,7 +9,7 @@ import {
   readKeyFiles,
   updateMetaFile,
 } from './local-layout.js';
-import { paginate } from './search.js';
+import { metricHistoryPage } from './search.js';
 
 function checkBatch(operation: string, batch: LogBatch): void {
   const seenParams = new Set<string>();
@@ -90,20 +90,11 @@ export async function logBatch(layout: LocalLayout, runId: string, batch: LogBat
     });
   }
 
-  const byKey = new Map<string, string[]>();
-  for (const metric of batch.metrics ?? []) {
-    let lines = byKey.get(metric.key);
-    if (!lines) {
-      lines = [];
-      byKey.set(metric.key, lines);
-    }
-    lines.push(formatMetricLine(metric));
-  }
-  for (const [key, lines] of byKey) {
+  for (const [key, lines] of metricLinesByKey(batch.metrics)) {
     const target = join(dir, 'metrics', ...key.split('/'));
     await layout.mkdirCached(join(target, '..'));
     const checkTail = !layout.checkedMetricFiles.has(target);
-    await appendLines(target, lines.join(''), checkTail);
+    await appendLines(target, lines, checkTail);
     layout.checkedMetricFiles.add(target);
   }
 }
@@ -123,14 +114,7 @@ export async function getMetricHistory(
   key: string,
   options: { maxResults?: number; pageToken?: string },
 ): Promise<Page<Metric>> {
-  const points = await readMetricPoints(layout, runId, key);
-  points.sort((a, b) => a.timestamp - b.timestamp || a.step - b.step || a.value - b.value);
-  return paginate(
-    points,
-    options.maxResults ?? Number.MAX_SAFE_INTEGER,
-    options.pageToken,
-    'local getMetricHistory',
-  );
+  return metricHistoryPage(await readMetricPoints(layout, runId, key), options, 'local getMetricHistory');
 }
 
 /** `LocalStore.listMetricKeys`. */

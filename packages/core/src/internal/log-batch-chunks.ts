@@ -87,7 +87,6 @@ export function nextChunkSizes(pending: PendingItems): ChunkSizes {
  *
  * @example
  * ```ts
- * import { chunkBatch } from '@mlflow-kit/core';
  * for (const request of chunkBatch({ metrics: points })) await store.logBatch(runId, request);
  * ```
  */

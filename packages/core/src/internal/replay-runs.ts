@@ -1,5 +1,5 @@
 import { MlflowApiError, MlflowKitError } from '../errors.js';
-import type { ReplayedRun, ReplayProgress, ReplaySummary } from '../replay-local-runs.js';
+import type { ReplayedRun, ReplayProgress, ReplaySummary } from '../replay-summary.js';
 import { hasOrderedMetrics, type TrackingStore } from '../store.js';
 import type { Experiment, Metric, RunRecord } from '../types.js';
 import type { ReplayState, RunState } from './replay-state.js';

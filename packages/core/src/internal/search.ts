@@ -204,6 +204,19 @@ export function sortBy<T>(items: T[], order: OrderClause[], reader: (item: T) =>
   return keyed.map(({ item }) => item);
 }
 
+/**
+ * A page of a metric's history in the order MLflow's stores return it: by timestamp, then step, then value.
+ * Sorts `points` in place.
+ */
+export function metricHistoryPage(
+  points: Metric[],
+  options: { maxResults?: number; pageToken?: string },
+  endpoint: string,
+): Page<Metric> {
+  points.sort((a, b) => a.timestamp - b.timestamp || a.step - b.step || a.value - b.value);
+  return paginate(points, options.maxResults ?? Number.MAX_SAFE_INTEGER, options.pageToken, endpoint);
+}
+
 /** Cuts one page out of `items`; page tokens are opaque base64 offsets. */
 export function paginate<T>(
   items: T[],

@@ -3,8 +3,6 @@ import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { MlflowConfigError } from '../errors.js';
 import { redactUrl } from '../redact.js';
-import type { ResolvedSettings } from '../settings.js';
-import type { TrackingStore } from '../store.js';
 
 /** A tracking URI taken apart by the kind of store it selects. */
 export interface ResolvedStoreUri {
@@ -25,8 +23,6 @@ interface StoreKindEntry<Kind extends string> {
   readonly label: string;
   /** Normalises a URI of this kind; `scheme` is its lower-case scheme, `undefined` for a plain path. */
   resolveUri(uri: string, scheme: string | undefined): ResolvedStoreUri;
-  /** Makes the store. Its module is imported here, on first use, so tracking off loads none of them. */
-  open(settings: ResolvedSettings): Promise<TrackingStore>;
 }
 
 const REST: StoreKindEntry<'rest'> = {
@@ -54,7 +50,6 @@ const REST: StoreKindEntry<'rest'> = {
     resolved.trackingUri = url.toString().replace(/\/+$/, '');
     return resolved;
   },
-  open: (settings) => import('../rest-store.js').then(({ RestStore }) => new RestStore(settings)),
 };
 
 const LOCAL: StoreKindEntry<'local'> = {
@@ -65,13 +60,12 @@ const LOCAL: StoreKindEntry<'local'> = {
     const localPath = resolve(path.startsWith('~') ? path.replace(/^~/, homedir()) : path);
     return { trackingUri: pathToFileURL(localPath).href, localPath };
   },
-  open: (settings) =>
-    import('../local-store.js').then(({ LocalStore }) => new LocalStore(settings.localPath!)),
 };
 
 /**
  * Every store kind, keyed by the URI scheme that selects it. A URI without a scheme (a path, or a
- * Windows drive letter) selects the local store. Adding a kind of store means adding a row here.
+ * Windows drive letter) selects the local store. Adding a kind of store means adding a row here (and its
+ * store to `STORES` in `store-factory.ts`, which the type checker then asks for).
  */
 const STORE_KINDS_BY_SCHEME = {
   http: REST,
@@ -106,18 +100,4 @@ function entryFor(uri: string): { entry: Entry; scheme: string | undefined } {
 export function resolveStoreUri(uri: string): ResolvedStoreUri & { kind: UriStoreKind } {
   const { entry, scheme } = entryFor(uri);
   return { kind: entry.kind, ...entry.resolveUri(uri, scheme) };
-}
-
-/** Makes the store that resolved settings select. */
-export function openStore(settings: ResolvedSettings): Promise<TrackingStore> {
-  const entry: Entry | undefined = Object.values(STORE_KINDS_BY_SCHEME).find(
-    ({ kind }) => kind === settings.storeKind,
-  );
-  if (entry === undefined) {
-    throw new MlflowConfigError(
-      `No store serves the kind "${settings.storeKind}": resolve the settings with resolveSettings().`,
-      { setting: 'trackingUri' },
-    );
-  }
-  return entry.open(settings);
 }

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { MlflowApiError } from '../errors.js';
-import { latestValue, paginate, searchRunRecords } from '../internal/search.js';
+import { latestValue, metricHistoryPage, searchRunRecords } from '../internal/search.js';
 import type {
   ArtifactSource,
   CreateRunRequest,
@@ -221,13 +221,7 @@ export class MemoryStore implements TrackingStore {
     options: { maxResults?: number; pageToken?: string } = {},
   ): Promise<Page<Metric>> {
     const points = [...(this.storedRun(runId, 'getMetricHistory').metrics.get(key) ?? [])];
-    points.sort((a, b) => a.timestamp - b.timestamp || a.step - b.step || a.value - b.value);
-    return paginate(
-      points,
-      options.maxResults ?? Number.MAX_SAFE_INTEGER,
-      options.pageToken,
-      'memory getMetricHistory',
-    );
+    return metricHistoryPage(points, options, 'memory getMetricHistory');
   }
 
   async uploadArtifact(artifactUri: string, relativePath: string, source: ArtifactSource): Promise<void> {

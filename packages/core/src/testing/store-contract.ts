@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { MlflowApiError } from '../errors.js';
-import type { RegistryStore, TrackingStore } from '../store.js';
+import type { LoggedModelStore, RegistryStore, TrackingStore } from '../store.js';
 import type { Metric, RunRecord } from '../types.js';
 
 /**
@@ -12,10 +12,15 @@ import type { Metric, RunRecord } from '../types.js';
  */
 export interface StoreCapabilities {
   /**
-   * `store.registry` exists: registered models, versions, aliases and logged models are checked.
+   * `store.registry` exists: registered models, versions and aliases are checked.
    * @defaultValue `false`
    */
   registry?: boolean;
+  /**
+   * `store.loggedModels` exists: MLflow 3 logged models are created, linked to their run and finalized.
+   * @defaultValue `false`
+   */
+  loggedModels?: boolean;
   /**
    * `store.runUrl` links runs to an MLflow UI at the tracking URI. Without it, `runUrl` must return
    * `undefined`.
@@ -93,7 +98,7 @@ function expectInfinity(value: number | undefined, sign: 1 | -1): void {
  * import { expect, it } from 'vitest';
  *
  * describeStoreContract('MemoryStore', async () => ({ store: createMemoryStore() }), {
- *   capabilities: { registry: false, runUrl: false },
+ *   capabilities: { registry: false, loggedModels: false, runUrl: false },
  *   additionalTests: (context) => {
  *     it('is a memory store', () => expect(context.store.kind).toBe('memory'));
  *   },
@@ -533,11 +538,25 @@ export function describeStoreContract(
           expect(byAlias.aliases).toContain('champion');
           expect((await registry.getRegisteredModel(modelName)).aliases).toEqual({ champion: '1' });
         });
+      },
+    );
+
+    describe.skipIf(!capabilities.loggedModels)(
+      capabilities.loggedModels
+        ? 'logged models'
+        : 'logged models (skipped: the store declares no loggedModels capability)',
+      () => {
+        // Only reached when the store declares the capability, which the first check asserts.
+        const loggedModelsOf = (): LoggedModelStore => store.loggedModels!;
+
+        it('has logged models', () => {
+          expect(store.loggedModels).toBeDefined();
+        });
 
         it('creates a logged model and finalizes it READY', async () => {
-          const registry = registryOf();
+          const loggedModels = loggedModelsOf();
           const run = await newRun();
-          const model = await registry.createLoggedModel({
+          const model = await loggedModels.createLoggedModel({
             experimentId: run.info.experimentId,
             name: 'contract_model',
             sourceRunId: run.info.runId,
@@ -545,10 +564,10 @@ export function describeStoreContract(
           });
           expect(model.status).toBe('LOGGED_MODEL_PENDING');
           expect(model.modelId).toMatch(/^m-/);
-          await registry.logOutputs(run.info.runId, [{ modelId: model.modelId, step: 0 }]);
-          const ready = await registry.finalizeLoggedModel(model.modelId, 'LOGGED_MODEL_READY');
+          await loggedModels.logOutputs(run.info.runId, [{ modelId: model.modelId, step: 0 }]);
+          const ready = await loggedModels.finalizeLoggedModel(model.modelId, 'LOGGED_MODEL_READY');
           expect(ready.status).toBe('LOGGED_MODEL_READY');
-          expect((await registry.getLoggedModel(model.modelId)).params.units).toBe('8');
+          expect((await loggedModels.getLoggedModel(model.modelId)).params.units).toBe('8');
         });
       },
     );

@@ -1,4 +1,5 @@
-import { diag, encodePng, MlflowValidationError, sanitizeKey } from '@mlflow-kit/core';
+import { diag, MlflowValidationError, sanitizeKey } from '@mlflow-kit/core';
+import { encodePng } from '@mlflow-kit/core/internal';
 import { EventFileWriter, type EventFileWriterOptions } from './event-file-writer.js';
 import type { Buckets, HistogramStats } from './histogram.js';
 import { renderHistogram } from './histogram-chart.js';

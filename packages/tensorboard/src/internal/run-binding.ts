@@ -1,6 +1,5 @@
 import { basename, dirname, resolve } from 'node:path';
 import {
-  createRecordingRun,
   diag,
   type EndRunOptions,
   getActiveRun,
@@ -9,6 +8,7 @@ import {
   resolveSettings,
   type StartRunOptions,
 } from '@mlflow-kit/core';
+import { applyDebugOption, createRecordingRun } from '@mlflow-kit/core/internal';
 
 /** Tracking options shared by the writers: which run receives the data, or how to start one. */
 export interface RunBindingOptions extends StartRunOptions {
@@ -63,6 +63,11 @@ export class RunBinding {
   ) {
     this.run = options.run;
     this.enabled = resolveEnabled(options).enabled;
+    if (!this.recording) {
+      diag.debug(
+        `@mlflow-kit/tensorboard: tracking is off and no run is active; ${root} gets TensorBoard files only.`,
+      );
+    }
   }
 
   /** Whether writes go to MLflow: a run is given, active, ours or about to be started. */
@@ -174,6 +179,8 @@ const bindings = new Map<string, RunBinding>();
 
 /** The binding of a root log directory, created with `options` on first use. */
 export function bindingFor(root: string, options: RunBindingOptions): RunBinding {
+  // Every writer and callback comes here first: `debug: true` also explains why nothing reaches MLflow.
+  applyDebugOption(options.debug);
   let binding = bindings.get(root);
   if (!binding || (options.run !== undefined && binding.currentRun !== options.run)) {
     binding = new RunBinding(root, options);

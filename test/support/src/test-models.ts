@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 
-/** Switches tfjs to the wasm backend, as every test of this package runs it. */
+/** Switches tfjs to the wasm backend (pure npm, loads everywhere). */
 export async function useWasm(): Promise<typeof tf> {
   if (tf.getBackend() !== 'wasm') await tf.setBackend('wasm');
   await tf.ready();

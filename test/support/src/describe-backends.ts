@@ -1,7 +1,7 @@
-import { createRequire } from 'node:module';
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { beforeAll, beforeEach, describe } from 'vitest';
+import { loadTfjsNode, tfjsNodeRequired } from './tfjs-node.js';
 
 /** A tfjs backend the tests run on: tfjs-node's native `tensorflow`, or `wasm` (pure npm). */
 export interface TestBackend {
@@ -16,20 +16,43 @@ const BACKENDS: TestBackend[] = [
   { name: 'wasm', label: '@tensorflow/tfjs-backend-wasm' },
 ];
 
-/** Why tfjs-node does not load here, or `undefined` when it does (it registers the `tensorflow` backend). */
-function tfjsNodeProblem(): string | undefined {
-  process.env.TF_CPP_MIN_LOG_LEVEL ??= '2'; // TensorFlow's CPU-feature banner
-  try {
-    createRequire(import.meta.url)('@tensorflow/tfjs-node');
-    return undefined;
-  } catch (error) {
-    return (error instanceof Error ? error.message : String(error)).split('\n')[0];
+/**
+ * Declares a suite that needs tfjs-node, which failed to load for `problem` (`undefined`: it loads, or the
+ * suite does not need it). Then
+ * the suite is skipped with the reason and the fix in its name — unless tfjs-node is required
+ * (`MLFLOW_KIT_REQUIRE_TFJS_NODE=1`, CI), where every test fails by name instead.
+ */
+function describeNeedingTfjsNode(name: string, problem: string | undefined, body: () => void): void {
+  if (problem === undefined) {
+    describe(name, body);
+  } else if (!tfjsNodeRequired()) {
+    describe.skip(
+      `${name} — skipped: tfjs-node does not load (${problem}); build it with \`pnpm setup:tfjs-node\``,
+      body,
+    );
+  } else {
+    describe(name, () => {
+      beforeEach(() => {
+        throw new Error(
+          `tfjs-node is required here (MLFLOW_KIT_REQUIRE_TFJS_NODE=1) but does not load: ${problem}`,
+        );
+      });
+      body();
+    });
   }
 }
 
-const tfjsNodeMissing = tfjsNodeProblem();
-// .ci/run sets it: CI must prove tfjs-node, so there a missing addon fails the tests instead of skipping them.
-const tfjsNodeRequired = process.env.MLFLOW_KIT_REQUIRE_TFJS_NODE === '1';
+/**
+ * Declares a suite that runs with `@tensorflow/tfjs-node`, passed to `body`. Where its addon does not load,
+ * the suite is skipped (or, in CI, fails) as {@link describeBackends} does for its tfjs-node suite.
+ */
+export function describeWithTfjsNode<T>(name: string, body: (tf: T) => void): void {
+  const load = loadTfjsNode<T>();
+  // Where it does not load, the tests are only collected (and skipped or failed): no property is ever real.
+  describeNeedingTfjsNode(name, load.problem, () =>
+    body(load.tf ?? (new Proxy({}, { get: () => undefined }) as T)),
+  );
+}
 
 /** Switches the shared tfjs engine to `backend` and returns the `tf` module the test models are built with. */
 export async function useBackend(backend: TestBackend): Promise<typeof tf> {
@@ -61,23 +84,12 @@ async function warmUp(): Promise<void> {
  * fix in its name.
  */
 export function describeBackends(name: string, body: (backend: TestBackend) => void): void {
+  const tfjsNodeProblem = loadTfjsNode().problem;
   for (const backend of BACKENDS) {
-    if (backend.name === 'tensorflow' && tfjsNodeMissing && !tfjsNodeRequired) {
-      describe.skip(`${name} on ${backend.label} — skipped: tfjs-node does not load (${tfjsNodeMissing}); build it with \`pnpm setup:tfjs-node\``, () =>
-        body(backend));
-      continue;
-    }
-    describe(`${name} on ${backend.label}`, () => {
-      if (backend.name === 'tensorflow' && tfjsNodeMissing) {
-        // Required (CI): every test fails, by name, rather than the suite being skipped.
-        beforeEach(() => {
-          throw new Error(
-            `tfjs-node is required here (MLFLOW_KIT_REQUIRE_TFJS_NODE=1) but does not load: ${tfjsNodeMissing}`,
-          );
-        });
-      } else {
-        beforeAll(() => useBackend(backend), 60_000);
-      }
+    const suite = `${name} on ${backend.label}`;
+    const problem = backend.name === 'tensorflow' ? tfjsNodeProblem : undefined;
+    describeNeedingTfjsNode(suite, problem, () => {
+      if (problem === undefined) beforeAll(() => useBackend(backend), 60_000);
       body(backend);
     });
   }

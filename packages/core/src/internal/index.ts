@@ -1,0 +1,17 @@
+/**
+ * `@mlflow-kit/core/internal`: the glue mlflow-kit's own adapter packages (`@mlflow-kit/tfjs`,
+ * `@mlflow-kit/tensorboard`, `@mlflow-kit/config`, `@mlflow-kit/cli`) share with core.
+ *
+ * Not a public API: these exports may change or disappear in any release, patch releases included (they are
+ * exempt from semver, like OpenTelemetry's and tRPC's internal entry points); the adapters are released
+ * together with core. Applications and third-party adapters use `@mlflow-kit/core`.
+ *
+ * @packageDocumentation
+ */
+
+export { createRecordingRun } from '../start-run.js';
+export { applyDebugOption } from './apply-debug-option.js';
+export { bridgePrototype } from './bridge-prototype.js';
+export { globalPart } from './global.js';
+export { encodePng } from './png.js';
+export { type TlsConnectOptions, tlsConnectOptions } from './tls.js';
