@@ -3,13 +3,20 @@
 // with micro-batching on (the default) and off (--max-batch-size 1). Figures: requests/s, p50 and p99 latency
 // in ms, and the on/off ratio of requests/s at each concurrency.
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { closeStores, createClient, startRun } from '@mlflow-kit/core';
+import { REPO_ROOT, TSX_ARGS } from '@mlflow-kit/test-support/tsx';
+import { logModel } from '@mlflow-kit/tfjs';
 import * as tf from '@tensorflow/tfjs';
-import { closeStores, createClient, startRun } from '../packages/core/src/index.js';
-import { logModel } from '../packages/tfjs/src/index.js';
-import { REPO_ROOT, TSX_ARGS } from '../test/helpers/tsx.js';
+
+/** The CLI's source entry, found by package name. */
+const CLI_SOURCE = join(
+  dirname(createRequire(import.meta.url).resolve('@mlflow-kit/cli/package.json')),
+  'src/bin.ts',
+);
 
 const here = dirname(fileURLToPath(import.meta.url));
 const CONCURRENCY = [1, 8, 32, 128];
@@ -42,7 +49,7 @@ async function startServer(
 ): Promise<{ url: string; child: ChildProcess }> {
   const child = spawn(
     process.execPath,
-    [...TSX_ARGS, 'packages/cli/src/bin.ts', 'serve', '--model-uri', modelUri, '--port', '0', ...extra],
+    [...TSX_ARGS, CLI_SOURCE, 'serve', '--model-uri', modelUri, '--port', '0', ...extra],
     {
       cwd: REPO_ROOT,
       env: { ...process.env, MLFLOW_TRACKING_URI: trackingUri },

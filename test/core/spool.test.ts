@@ -201,7 +201,7 @@ describe('the spool: every point reaches the server exactly once, with the true 
     expect(child.stderr.match(/Upload them with/g)).toHaveLength(1);
     const sync = await exec(
       [
-        'packages/cli/src/bin.ts',
+        CLI_SOURCE,
         'sync',
         /Upload them with: mlflow-kit sync (\S+) --to/.exec(child.stderr)![1]!,
         '--to',

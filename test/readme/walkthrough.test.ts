@@ -2,9 +2,9 @@ import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { REPO_ROOT } from '@mlflow-kit/test-support/tsx';
 import { describe, expect, it } from 'vitest';
 import { trackingUri } from '../helpers/python.js';
-import { REPO_ROOT } from '../helpers/tsx.js';
 
 const MARKER = '<!-- walkthrough:';
 
