@@ -2,7 +2,7 @@ import { readdir, stat } from 'node:fs/promises';
 import { basename, join, relative } from 'node:path';
 import { contextState } from './context.js';
 import { diag } from './diag.js';
-import { MlflowApiError, MlflowKitError, MlflowValidationError } from './errors.js';
+import { MlflowApiError, MlflowKitError, MlflowRunDeletedError, MlflowValidationError } from './errors.js';
 import { toJsonValue } from './internal/json-value.js';
 import { untrackRun } from './internal/lifecycle.js';
 import { encodePng, isPng } from './internal/png.js';
@@ -321,8 +321,11 @@ export class RecordingRun implements Run {
     await this.upload(path, { bytes });
   }
 
-  flush(): Promise<void> {
-    return this.logger.flush();
+  async flush(): Promise<void> {
+    await this.logger.flush();
+    // The server answered that the run is deleted: its data is in the spool, not on the server.
+    const deleted = this.logger.runDeleted;
+    if (deleted) throw deleted;
   }
 
   end(options: EndRunOptions = {}): Promise<void> {
@@ -373,11 +376,24 @@ export class RecordingRun implements Run {
     if (this.spool && (this.logger.busy || this.logger.stats.queued > 0)) this.logger.spillAllSync();
     this.logger.close();
     const remaining = (): number => Math.max(1000, (flushTimeoutMs ?? 5000) - (Date.now() - started));
-    if (this.logger.undelivered && this.spool) {
+    if (this.logger.undelivered && this.spool && !this.logger.runDeleted) {
       this.spool.writeEnd(status, Date.now());
       this.statusRecorded = true;
-    } else {
+    } else if (!this.logger.runDeleted) {
       await this.recordStatus(status, remaining());
+    }
+    const deleted = this.logger.runDeleted;
+    if (deleted) {
+      // The server refuses the run: the status joins its data in the spool for `mlflow-kit sync` after a
+      // restore, no replay is tried, and end() does not report success.
+      if (this.spool && !this.statusRecorded) {
+        this.spool.writeEnd(status, Date.now());
+        this.statusRecorded = true;
+      }
+      const spool = this.spool;
+      if (spool?.pending) process.once('exit', () => spool.pending && this.reportSpool());
+      untrackRun(this);
+      throw deleted;
     }
     // The spool is replayed now if the server answers (data first, then the status), within what is left of
     // the bound; a replay still going on after it goes on in the background while the process lives.
@@ -421,6 +437,10 @@ export class RecordingRun implements Run {
         return;
       }
     } catch (error) {
+      if (MlflowRunDeletedError.answerOf(error) !== undefined) {
+        this.logger.markDeleted(error);
+        return;
+      }
       if (!this.spool || (MlflowApiError.isInstance(error) && !error.retryable)) {
         diag.error(`Could not mark run ${this.runId} ${status}: ${describe(error)}`);
         return;
@@ -439,6 +459,11 @@ export class RecordingRun implements Run {
   private reportSpool(): void {
     const spool = this.spool;
     if (!spool?.pending) return;
+    const deleted = this.logger.runDeleted;
+    if (deleted) {
+      process.stderr.write(`mlflow-kit: ${deleted.message}\n`);
+      return;
+    }
     process.stderr.write(
       `mlflow-kit: run ${this.runId}: ${spool.pendingPoints} metric point(s)${spool.items > spool.points ? ' and other items' : ''}${spool.endStatus ? ` and its end status ${spool.endStatus}` : ''} could not reach ${this.store.trackingUri} and are in the spool at ${spool.storeDir}. Upload them with: ${spool.command}\n`,
     );
