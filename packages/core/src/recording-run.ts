@@ -155,6 +155,7 @@ export class RecordingRun implements Run {
     // Check everything before queueing anything, so a bad entry leaves no half-logged set behind.
     for (const [key, raw] of Object.entries(params)) {
       validateKey('param', key);
+      this.refuseCredentialKey('param', key);
       const value = truncated('param', key, toParamString(key, raw, redactor), LIMITS.maxParamValueLength);
       const existing = this.params.get(key) ?? seen.get(key);
       if (existing === value) continue;
@@ -204,10 +205,23 @@ export class RecordingRun implements Run {
   private checkPoint(key: string, step: number, timestamp: number): void {
     if (!this.metricKeys.has(key)) {
       validateKey('metric', key);
+      this.refuseCredentialKey('metric', key);
       this.metricKeys.add(key);
     }
     if (!Number.isSafeInteger(step)) validateStep(key, step);
     if (!isPlausibleTimestamp(timestamp)) validateTimestamp(key, timestamp);
+  }
+
+  // Keys are stored as they are (redacting one would merge or rename data), so a key holding a credential-shaped
+  // part (a token pasted as a metric name, a URL with a password) is refused, naming the key redacted.
+  private refuseCredentialKey(kind: 'param' | 'tag' | 'metric', key: string): void {
+    if (this.redactor === false) return;
+    const redacted = this.redactor.text(key);
+    if (redacted === key) return;
+    throw new MlflowValidationError(
+      redacted,
+      `The ${kind} key "${redacted}" holds a credential-shaped part (shown as ***): it is not logged, since keys are stored verbatim. Rename the ${kind}.`,
+    );
   }
 
   setTag(key: string, value: ParamValue): void {
@@ -219,6 +233,7 @@ export class RecordingRun implements Run {
     const entries: { key: string; value: string }[] = [];
     for (const [key, raw] of Object.entries(tags)) {
       validateKey('tag', key);
+      this.refuseCredentialKey('tag', key);
       entries.push({
         key,
         value: truncated('tag', key, toParamString(key, raw, this.redactor), LIMITS.maxTagValueLength),

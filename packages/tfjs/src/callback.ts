@@ -3,9 +3,11 @@ import {
   bridgePrototype,
   diag,
   getActiveRun,
+  type LogMetricOptions,
   MlflowConfigError,
   type ParamValue,
   type Run,
+  redactText,
   resolveEnabled,
   type StartRunOptions,
   startRun,
@@ -180,6 +182,21 @@ function report(phase: string, error: unknown): void {
   );
 }
 
+/** Logs metrics one key at a time after a refused key, so one bad key does not drop the others. */
+function logMetricsSafely(run: Run, metrics: Record<string, number>, options: LogMetricOptions): void {
+  try {
+    run.logMetrics(metrics, options);
+  } catch {
+    for (const [key, value] of Object.entries(metrics)) {
+      try {
+        run.logMetric(key, value, options);
+      } catch (error) {
+        report('log a metric', error);
+      }
+    }
+  }
+}
+
 /** Logs params one call at a time after a conflict, so one changed value does not drop the others. */
 function logParamsSafely(run: Run, params: Record<string, ParamValue>): void {
   try {
@@ -189,7 +206,7 @@ function logParamsSafely(run: Run, params: Record<string, ParamValue>): void {
       try {
         run.logParam(key, value);
       } catch (error) {
-        report(`log param ${key}`, error);
+        report(`log param ${redactText(key)}`, error);
       }
     }
   }
@@ -519,7 +536,7 @@ export class MlflowCallback {
       const metrics = await logsToMetrics(logs, '', undefined, this.options.metricNames);
       metrics.epoch_duration_seconds = (performance.now() - state.epochStart) / 1000;
       const timestamp = Date.now();
-      state.run.logMetrics(metrics, { step: epoch, timestamp });
+      logMetricsSafely(state.run, metrics, { step: epoch, timestamp });
       state.lastMetrics = { values: metrics, step: epoch, timestamp };
     } catch (error) {
       report('log epoch metrics', error);
@@ -537,7 +554,7 @@ export class MlflowCallback {
         if (size !== undefined) logParamsSafely(state.run, { batch_size: size });
       }
       if (state.globalBatch % this.every !== 0) return;
-      state.run.logMetrics(await logsToMetrics(logs, 'batch_', BATCH_KEYS, this.options.metricNames), {
+      logMetricsSafely(state.run, await logsToMetrics(logs, 'batch_', BATCH_KEYS, this.options.metricNames), {
         step: state.globalBatch,
       });
     } catch (error) {
@@ -572,7 +589,14 @@ export class MlflowCallback {
         report('log the model', error);
       }
     }
-    if (state.ownsRun) await run.end({ status: 'FINISHED' });
+    if (state.ownsRun) {
+      // Inside fit: a run deleted on the server meanwhile is reported, never thrown into training.
+      try {
+        await run.end({ status: 'FINISHED' });
+      } catch (error) {
+        report('end the run', error);
+      }
+    }
   }
 
   private startRunOptions(): StartRunOptions {
