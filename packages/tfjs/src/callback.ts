@@ -182,18 +182,29 @@ function report(phase: string, error: unknown): void {
   );
 }
 
-/** Logs metrics one key at a time after a refused key, so one bad key does not drop the others. */
-function logMetricsSafely(run: Run, metrics: Record<string, number>, options: LogMetricOptions): void {
+/**
+ * Logs metrics one key at a time after a refused key, so one bad key does not drop the others. Returns the
+ * metrics the run took (the logged model carries only those).
+ */
+function logMetricsSafely(
+  run: Run,
+  metrics: Record<string, number>,
+  options: LogMetricOptions,
+): Record<string, number> {
   try {
     run.logMetrics(metrics, options);
+    return metrics;
   } catch {
+    const logged: Record<string, number> = {};
     for (const [key, value] of Object.entries(metrics)) {
       try {
         run.logMetric(key, value, options);
+        logged[key] = value;
       } catch (error) {
         report('log a metric', error);
       }
     }
+    return logged;
   }
 }
 
@@ -536,8 +547,8 @@ export class MlflowCallback {
       const metrics = await logsToMetrics(logs, '', undefined, this.options.metricNames);
       metrics.epoch_duration_seconds = (performance.now() - state.epochStart) / 1000;
       const timestamp = Date.now();
-      logMetricsSafely(state.run, metrics, { step: epoch, timestamp });
-      state.lastMetrics = { values: metrics, step: epoch, timestamp };
+      const logged = logMetricsSafely(state.run, metrics, { step: epoch, timestamp });
+      state.lastMetrics = { values: logged, step: epoch, timestamp };
     } catch (error) {
       report('log epoch metrics', error);
     }
