@@ -104,6 +104,11 @@ async function logEverything(trackingUri: string): Promise<void> {
   } catch (error) {
     errors.push(error);
   }
+  try {
+    run.logMetric('loss', 1, { step: SECRETS.namedKey as never });
+  } catch (error) {
+    errors.push(error);
+  }
   await run.end();
 }
 
