@@ -58,6 +58,22 @@ describe('mlflow-kit doctor', () => {
     expect(cli.stdout).toMatch(/✗ server reachable/);
   });
 
+  it.each([
+    ['host:port without a scheme', '127.0.0.1:5000', 'looks like host:port without a scheme'],
+    ['a leading space', ' http://127.0.0.1:5000', 'spaces or line breaks at its start or end'],
+  ])(
+    'refuses a tracking URI with %s, naming MLFLOW_TRACKING_URI, and makes no local directory',
+    async (_what, uri, reason) => {
+      const cli = await spawnCli(['doctor'], { MLFLOW_KIT_ENABLED: '1', MLFLOW_TRACKING_URI: uri }).done;
+      expect(cli.code).toBe(1);
+      expect(cli.stderr).toContain(reason);
+      expect(cli.stderr).toContain('set MLFLOW_TRACKING_URI to');
+      expect(`${cli.stdout}${cli.stderr}`).not.toContain('All checks passed');
+      const { existsSync } = await import('node:fs');
+      expect(existsSync(uri.trim())).toBe(false);
+    },
+  );
+
   it('checks a local store: its runs, and how to view them with the official tools', async () => {
     const root = join(dir, 'mlruns');
     await writeLocalRuns(root, 'doctor', 2, 10);

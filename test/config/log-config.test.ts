@@ -172,7 +172,7 @@ describe('logConfig against a real MLflow server, read back by the Python client
     expect(params['features.feature_249']).toBe('249');
   });
 
-  it('is a no-op on a resumed run with the same config, and names key, old and new value when one changed', async () => {
+  it('is a no-op on a resumed run with the same config, and names the key but quotes neither value when one changed', async () => {
     const first = await startRun(options());
     await logConfig(TrainConfig, rawConfig());
     await first.end();

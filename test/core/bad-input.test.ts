@@ -233,6 +233,25 @@ const CASES: Case[] = [
     type: MlflowValidationError,
     names: 'acc@1',
   },
+  // Keys are stored verbatim: one holding a token is refused, and named redacted.
+  {
+    name: 'metric key that is a token (a custom callback log)',
+    call: (run) => run.logMetric('ghp_BadInputMetricKey0000000000000000001', 1),
+    type: MlflowValidationError,
+    names: 'metric key "***"',
+  },
+  {
+    name: 'param key holding a token',
+    call: (run) => run.logParam('hf_BadInputParamKey00000000000000000002', 1),
+    type: MlflowValidationError,
+    names: 'param key "***"',
+  },
+  {
+    name: 'tag key holding a token',
+    call: (run) => run.setTag('cfg/sk-proj-BadInputTagKey00000000000003', 'x'),
+    type: MlflowValidationError,
+    names: 'tag key "cfg/***"',
+  },
   {
     name: 'tag key with a newline',
     call: (run) => run.setTag('a\nb', 'x'),

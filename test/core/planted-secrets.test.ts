@@ -1,3 +1,4 @@
+import { execFile } from 'node:child_process';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { mkdtemp } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
@@ -7,66 +8,15 @@ import { join } from 'node:path';
 import { inspect } from 'node:util';
 import { logConfig, secret } from '@mlflow-kit/config';
 import { closeStores, type StartRunOptions, setDiagLogger, startRun } from '@mlflow-kit/core';
-import { smallClassifier, trainingData, useWasm } from '@mlflow-kit/test-support/test-models';
+import { trainingData } from '@mlflow-kit/test-support/test-models';
+import { REPO_ROOT, TSX_ARGS } from '@mlflow-kit/test-support/tsx';
 import { mlflowCallback } from '@mlflow-kit/tfjs';
-import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { spawnCli } from '../cli/fixtures.js';
 import { python, uniqueName } from '../helpers/python.js';
 import { freePort, type MlflowServer, startMlflowServer } from '../setup/mlflow-env.js';
-
-/** Every secret form of issue 9, each unique so a leak names its form. */
-const SECRETS = {
-  github: 'ghp_Pl4ntedGithubT0ken000000000000000001',
-  githubPat: 'github_pat_11PLANTED0000_planted0000000000002',
-  openai: 'sk-proj-Pl4ntedOpenAiKey00000000000003',
-  huggingFace: 'hf_Pl4ntedHuggingFace000000000000004',
-  aws: 'AKIAPLANTED000000005',
-  slack: 'xoxb-000000000006-planted0000006',
-  google: 'AIzaPl4ntedGoogleKey0000000000000000007',
-  stripe: 'sk_live_Pl4ntedStripe0000008',
-  jwt: 'eyJhbGciOiJIUzI1NiJ9.eyJwbGFudGVkIjoiOSJ9.Pl4ntedJwtSignature0009',
-  pemBody: 'MIIEplantedPemBody0000000010',
-  urlPassword: 'Pl4ntedUrlPassw0rd11',
-  slashPassword: 'Pl4nted/Slash12',
-  atPassword: 'Pl4nted@At13',
-  connectionPassword: 'Pl4ntedConnStr14',
-  webhook: 'Pl4ntedWebhookPath15',
-  signature: 'Pl4ntedSignature16',
-  namedKey: 'Pl4ntedNamedValue17',
-  nestedPass: 'Pl4ntedNestedPass18',
-  marked: 'Pl4ntedSchemaMark19',
-  serverPassword: 'Pl4ntedServerPassword20',
-  token: 'Pl4ntedBearerToken21',
-  tfjs: 'Pl4ntedTfjsSecret22',
-} as const;
-const ALL = Object.values(SECRETS);
-
-const pem = `-----BEGIN PRIVATE KEY-----\n${SECRETS.pemBody}\n-----END PRIVATE KEY-----`;
-/** Secrets under innocent keys, by value shape alone. */
-const SHAPED = {
-  repo_ref: SECRETS.github,
-  pat_hint: SECRETS.githubPat,
-  llm: SECRETS.openai,
-  hub: SECRETS.huggingFace,
-  cloud_id: SECRETS.aws,
-  chat: SECRETS.slack,
-  maps: SECRETS.google,
-  billing: SECRETS.stripe,
-  session: SECRETS.jwt,
-  cert: pem,
-  db_url: `postgres://admin:${SECRETS.urlPassword}@db:5432/app`,
-  mirror: `https://user:${SECRETS.atPassword}@mirror.example.com/x`,
-  sql: `Server=db;User Id=sa;Password=${SECRETS.connectionPassword};`,
-  notify: `https://hooks.slack.com/services/T000/B000/${SECRETS.webhook}`,
-  blob: `https://acct.blob.core.windows.net/c/f?sv=2024&sig=${SECRETS.signature}`,
-};
-/** Secrets under secret-named keys, at any depth, arrays of objects included. */
-const NAMED = {
-  api_key: SECRETS.namedKey,
-  services: [{ name: 'a' }, { name: 'b', auth: { user: 'u', pass: SECRETS.nestedPass } }],
-};
+import { ALL, modelWithPlantedSecret, NAMED, SECRETS, SHAPED } from './fixtures/planted-secrets.js';
 
 let mlflow: MlflowServer;
 let authServer: MlflowServer;
@@ -78,6 +28,8 @@ let spoolDir: string;
 const diagLines: string[] = [];
 const errors: unknown[] = [];
 const cliOutput: string[] = [];
+/** stdout and stderr of a user's program (fixtures/planted-child.ts). */
+const programOutput: string[] = [];
 const runIds: string[] = [];
 
 beforeAll(async () => {
@@ -135,17 +87,7 @@ async function logEverything(trackingUri: string): Promise<void> {
   });
   await logConfig(Config, { shaped: SHAPED, named: NAMED, marked: SECRETS.marked, meta: SECRETS.marked });
 
-  await useWasm();
-  const model = smallClassifier();
-  // A secret in the compile config: an optimizer whose config carries a key and a URL with a password.
-  const optimizer = tf.train.adam(0.01);
-  const config = optimizer.getConfig();
-  optimizer.getConfig = () => ({
-    ...config,
-    api_token: SECRETS.tfjs,
-    endpoint: `https://u:${SECRETS.tfjs}@h/x`,
-  });
-  model.compile({ optimizer, loss: 'categoricalCrossentropy', metrics: ['accuracy'] });
+  const model = await modelWithPlantedSecret();
   const { xs, ys } = trainingData(16);
   await model.fit(xs, ys, { epochs: 1, callbacks: [mlflowCallback({ run, logModel: false })] });
   xs.dispose();
@@ -153,6 +95,17 @@ async function logEverything(trackingUri: string): Promise<void> {
   // A param change error must not quote either value.
   try {
     run.logParam('db_url', `postgres://admin:${SECRETS.urlPassword}@other:5432/app`);
+  } catch (error) {
+    errors.push(error);
+  }
+  // Nor may a string where a number belongs.
+  try {
+    run.logMetric('loss', SECRETS.github as never);
+  } catch (error) {
+    errors.push(error);
+  }
+  try {
+    run.logMetric('loss', 1, { step: SECRETS.namedKey as never });
   } catch (error) {
     errors.push(error);
   }
@@ -257,6 +210,36 @@ describe('no planted secret leaves the process', () => {
         cliOutput.push(stdout, stderr);
       }
     }
+    // A user's program with diagnostics on: autolog with a secret in the compile config and in a custom
+    // callback's logs, every form through core and config, a spooled run (its exit line), an invalid URI.
+    const closedForChild = await freePort();
+    const program = await new Promise<{ stdout: string; stderr: string }>((resolve, reject) => {
+      execFile(
+        process.execPath,
+        [...TSX_ARGS, join(REPO_ROOT, 'test/core/fixtures/planted-child.ts')],
+        {
+          cwd: localDir,
+          env: {
+            ...process.env,
+            MLFLOW_KIT_ENABLED: '1',
+            MLFLOW_KIT_DEBUG: '1',
+            MLFLOW_KIT_SPOOL_DIR: spoolDir,
+            MLFLOW_TRACKING_TOKEN: SECRETS.token,
+            PLANTED_URI: mlflow.uri,
+            PLANTED_UNREACHABLE_URI: `http://admin:${SECRETS.urlPassword}@127.0.0.1:${closedForChild}`,
+            PLANTED_EXPERIMENT: uniqueName('planted-program'),
+          },
+          timeout: 300_000,
+          maxBuffer: 64 * 1024 * 1024,
+        },
+        (error, stdout, stderr) =>
+          error ? reject(new Error(`${error.message}\n${stdout}\n${stderr}`)) : resolve({ stdout, stderr }),
+      );
+    });
+    programOutput.push(program.stdout, program.stderr);
+    expect(program.stderr).toContain('holds a credential-shaped part');
+    expect(program.stderr).toContain('Upload them with: mlflow-kit sync');
+    expect(program.stderr).toContain('MlflowConfigError');
     expect(errors.length).toBeGreaterThanOrEqual(5);
     expect(runIds).toHaveLength(2);
   }, 600_000);
@@ -270,6 +253,11 @@ describe('no planted secret leaves the process', () => {
   it('leaves no secret in the CLI output', () => {
     expect(cliOutput.join('').length).toBeGreaterThan(0);
     expect(leaksIn(cliOutput.join('\n'))).toEqual([]);
+  });
+
+  it("leaves no secret in a program's stdout and stderr: debug diagnostics, autolog, the spool's exit line, a printed error", () => {
+    expect(programOutput.join('')).toContain('[mlflow-kit]');
+    expect(leaksIn(programOutput.join('\n'))).toEqual([]);
   });
 
   it("leaves no secret in the server's params, tags or artifacts, read by the Python client", async () => {
@@ -300,7 +288,7 @@ print(json.dumps({"params": r.data.params, "tags": r.data.tags, "name": r.info.r
     expect(files.some((file) => file.path.endsWith('mlflow.db'))).toBe(true);
     expect(files.some((file) => file.path.endsWith('params/db_url'))).toBe(true);
     // The two runs whose server could not take them were spooled, and are grepped too.
-    expect(filesOf(spoolDir).filter((file) => file.path.endsWith('params/db_url'))).toHaveLength(2);
+    expect(filesOf(spoolDir).filter((file) => file.path.endsWith('params/db_url'))).toHaveLength(3);
     const leaks = files.flatMap((file) => leaksIn(file.text).map((planted) => `${file.path}: ${planted}`));
     expect(leaks).toEqual([]);
   });

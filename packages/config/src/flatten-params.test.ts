@@ -96,6 +96,15 @@ describe('flattenParams', () => {
     });
   });
 
+  it('writes an Error as its text and a sparse array with null for its holes (valid JSON)', () => {
+    // biome-ignore lint/suspicious/noSparseArray: the sparse array is the case under test.
+    const sparse = [1, , 3];
+    expect(flattenParams({ failure: new Error('disk full'), sizes: sparse })).toEqual({
+      failure: 'Error: disk full',
+      sizes: '[1,null,3]',
+    });
+  });
+
   it('rejects a Map whose keys cannot become names', () => {
     expect(() => flattenParams({ weights: new Map([[{ id: 1 }, 2]]) })).toThrow(
       'The Map at "weights" has a key that is not a string or number: only such keys can become param names.',

@@ -4,6 +4,7 @@ const ERROR_MARKER = Symbol.for('@mlflow-kit/core/error');
 const API_ERROR_MARKER = Symbol.for('@mlflow-kit/core/api-error');
 const CONFIG_ERROR_MARKER = Symbol.for('@mlflow-kit/core/config-error');
 const VALIDATION_ERROR_MARKER = Symbol.for('@mlflow-kit/core/validation-error');
+const RUN_DELETED_ERROR_MARKER = Symbol.for('@mlflow-kit/core/run-deleted-error');
 
 /**
  * Base class of every error thrown by mlflow-kit. Use {@link MlflowKitError.isInstance} rather than
@@ -119,5 +120,79 @@ export class MlflowValidationError extends MlflowKitError {
   /** Whether `error` is an {@link MlflowValidationError}. */
   static override isInstance(error: unknown): error is MlflowValidationError {
     return typeof error === 'object' && error !== null && VALIDATION_ERROR_MARKER in error;
+  }
+}
+
+/** Options of {@link MlflowRunDeletedError}. */
+export interface MlflowRunDeletedErrorOptions {
+  /** Id of the run on the server. */
+  runId: string;
+  /** The server the run was deleted on (no credentials). */
+  trackingUri: string;
+  /**
+   * `true` when the server no longer knows the run at all (`RESOURCE_DOES_NOT_EXIST`: removed for good, as by
+   * `mlflow gc`); `false` when it is only marked deleted and can be restored.
+   */
+  permanent: boolean;
+  /** The command that uploads the run's spool, when its data is kept there. */
+  syncCommand?: string | undefined;
+  /** The server's answer. */
+  cause?: unknown;
+}
+
+/**
+ * The run was deleted on the server (by `mlflow runs delete`, the UI, or a deleted experiment) while this
+ * process was logging to it. The server refuses every write to it, so from the moment it answers so, the
+ * run's data goes to the spool instead of being lost; `flush()` and `end()` then reject with this error.
+ *
+ * The fix: restore the run (`mlflow runs restore --run-id <id>`) and upload the spool with the
+ * `mlflow-kit sync` command the message names, or start a new run.
+ */
+export class MlflowRunDeletedError extends MlflowKitError {
+  readonly [RUN_DELETED_ERROR_MARKER] = true;
+  /** Id of the deleted run. */
+  readonly runId: string;
+  /** Whether the run is gone for good (it cannot be restored). */
+  readonly permanent: boolean;
+
+  constructor(options: MlflowRunDeletedErrorOptions) {
+    const kept = options.syncCommand
+      ? `What it logged since is kept in the spool; it was not sent.`
+      : 'What it logged since was not written.';
+    const fix = options.permanent
+      ? options.syncCommand
+        ? `Upload the kept data into a new run with \`${options.syncCommand}\`, or start a new run.`
+        : 'Start a new run.'
+      : options.syncCommand
+        ? `Restore the run with \`mlflow runs restore --run-id ${options.runId}\` (restore its experiment first if that was deleted too), then upload the kept data with \`${options.syncCommand}\`; or start a new run.`
+        : `Restore the run with \`mlflow runs restore --run-id ${options.runId}\`, or start a new run.`;
+    super(
+      `Run ${options.runId} was ${options.permanent ? 'removed' : 'deleted'} on ${options.trackingUri} while this process was logging to it, and the server refuses its data. ${kept} ${fix}`,
+      { cause: options.cause },
+    );
+    this.name = 'MlflowRunDeletedError';
+    this.runId = options.runId;
+    this.permanent = options.permanent;
+  }
+
+  /** Whether `error` is an {@link MlflowRunDeletedError}. */
+  static override isInstance(error: unknown): error is MlflowRunDeletedError {
+    return typeof error === 'object' && error !== null && RUN_DELETED_ERROR_MARKER in error;
+  }
+
+  /**
+   * Whether `error` is the server's answer to a write into a deleted run: `400 INVALID_PARAMETER_VALUE`
+   * "must be in the 'active' state" (MLflow 3.x), or `RESOURCE_DOES_NOT_EXIST` for a run removed for good.
+   * Returns `'deleted'`, `'removed'` or `undefined`.
+   */
+  static answerOf(error: unknown): 'deleted' | 'removed' | undefined {
+    if (!MlflowApiError.isInstance(error) || error.retryable) return undefined;
+    if (error.errorCode === 'RESOURCE_DOES_NOT_EXIST') return 'removed';
+    if (
+      error.errorCode === 'INVALID_PARAMETER_VALUE' &&
+      /must be in the 'active' state/.test(error.serverMessage)
+    )
+      return 'deleted';
+    return undefined;
   }
 }

@@ -6,6 +6,8 @@ export {
   type MlflowApiErrorOptions,
   MlflowConfigError,
   MlflowKitError,
+  MlflowRunDeletedError,
+  type MlflowRunDeletedErrorOptions,
   MlflowValidationError,
 } from './errors.js';
 export { MAX_DEPTH, toJsonValue } from './internal/json-value.js';

@@ -2,7 +2,7 @@ import { readdir, stat } from 'node:fs/promises';
 import { basename, join, relative } from 'node:path';
 import { contextState } from './context.js';
 import { diag } from './diag.js';
-import { MlflowApiError, MlflowKitError, MlflowValidationError } from './errors.js';
+import { MlflowApiError, MlflowKitError, MlflowRunDeletedError, MlflowValidationError } from './errors.js';
 import { inBackground } from './internal/background.js';
 import { toJsonValue } from './internal/json-value.js';
 import { untrackRun } from './internal/lifecycle.js';
@@ -157,6 +157,7 @@ export class RecordingRun implements Run {
     // Check everything before queueing anything, so a bad entry leaves no half-logged set behind.
     for (const [key, raw] of Object.entries(params)) {
       validateKey('param', key);
+      this.refuseCredentialKey('param', key);
       const value = truncated('param', key, toParamString(key, raw, redactor), LIMITS.maxParamValueLength);
       const existing = this.params.get(key) ?? seen.get(key);
       if (existing === value) continue;
@@ -206,10 +207,23 @@ export class RecordingRun implements Run {
   private checkPoint(key: string, step: number, timestamp: number): void {
     if (!this.metricKeys.has(key)) {
       validateKey('metric', key);
+      this.refuseCredentialKey('metric', key);
       this.metricKeys.add(key);
     }
     if (!Number.isSafeInteger(step)) validateStep(key, step);
     if (!isPlausibleTimestamp(timestamp)) validateTimestamp(key, timestamp);
+  }
+
+  // Keys are stored as they are (redacting one would merge or rename data), so a key holding a credential-shaped
+  // part (a token pasted as a metric name, a URL with a password) is refused, naming the key redacted.
+  private refuseCredentialKey(kind: 'param' | 'tag' | 'metric', key: string): void {
+    if (this.redactor === false) return;
+    const redacted = this.redactor.text(key);
+    if (redacted === key) return;
+    throw new MlflowValidationError(
+      redacted,
+      `The ${kind} key "${redacted}" holds a credential-shaped part (shown as ***): it is not logged, since keys are stored verbatim. Rename the ${kind}.`,
+    );
   }
 
   setTag(key: string, value: ParamValue): void {
@@ -221,6 +235,7 @@ export class RecordingRun implements Run {
     const entries: { key: string; value: string }[] = [];
     for (const [key, raw] of Object.entries(tags)) {
       validateKey('tag', key);
+      this.refuseCredentialKey('tag', key);
       entries.push({
         key,
         value: truncated('tag', key, toParamString(key, raw, this.redactor), LIMITS.maxTagValueLength),
@@ -323,8 +338,11 @@ export class RecordingRun implements Run {
     await this.upload(path, { bytes });
   }
 
-  flush(): Promise<void> {
-    return this.logger.flush();
+  async flush(): Promise<void> {
+    await this.logger.flush();
+    // The server answered that the run is deleted: its data is in the spool, not on the server.
+    const deleted = this.logger.runDeleted;
+    if (deleted) throw deleted;
   }
 
   end(options: EndRunOptions = {}): Promise<void> {
@@ -375,11 +393,24 @@ export class RecordingRun implements Run {
     if (this.spool && (this.logger.busy || this.logger.stats.queued > 0)) this.logger.spillAllSync();
     this.logger.close();
     const remaining = (): number => Math.max(1000, (flushTimeoutMs ?? 5000) - (Date.now() - started));
-    if (this.logger.undelivered && this.spool) {
+    if (this.logger.undelivered && this.spool && !this.logger.runDeleted) {
       this.spool.writeEnd(status, Date.now());
       this.statusRecorded = true;
-    } else {
+    } else if (!this.logger.runDeleted) {
       await this.recordStatus(status, remaining());
+    }
+    const deleted = this.logger.runDeleted;
+    if (deleted) {
+      // The server refuses the run: the status joins its data in the spool for `mlflow-kit sync` after a
+      // restore, no replay is tried, and end() does not report success.
+      if (this.spool && !this.statusRecorded) {
+        this.spool.writeEnd(status, Date.now());
+        this.statusRecorded = true;
+      }
+      const spool = this.spool;
+      if (spool?.pending) process.once('exit', () => spool.pending && this.reportSpool());
+      untrackRun(this);
+      throw deleted;
     }
     // The spool is replayed now if the server answers (data first, then the status), within what is left of
     // the bound; a replay still going on after it goes on in the background while the process lives.
@@ -425,6 +456,10 @@ export class RecordingRun implements Run {
         return;
       }
     } catch (error) {
+      if (MlflowRunDeletedError.answerOf(error) !== undefined) {
+        this.logger.markDeleted(error);
+        return;
+      }
       if (!this.spool || (MlflowApiError.isInstance(error) && !error.retryable)) {
         diag.error(`Could not mark run ${this.runId} ${status}: ${describe(error)}`);
         return;
@@ -444,6 +479,11 @@ export class RecordingRun implements Run {
     const spool = this.spool;
     if (!spool?.pending || this.spoolReported) return;
     this.spoolReported = true;
+    const deleted = this.logger.runDeleted;
+    if (deleted) {
+      process.stderr.write(`mlflow-kit: ${deleted.message}\n`);
+      return;
+    }
     process.stderr.write(
       `mlflow-kit: run ${this.runId}: ${spool.pendingPoints} metric point(s)${spool.items > spool.points ? ' and other items' : ''}${spool.endStatus ? ` and its end status ${spool.endStatus}` : ''} could not reach ${this.store.trackingUri} and are in the spool at ${spool.storeDir}. Upload them with: ${spool.command}\n`,
     );

@@ -108,6 +108,15 @@ describe('redactText', () => {
     expect(redactText('Server=db;Password=pw;Database=app')).toBe('Server=db;Password=***;Database=app');
   });
 
+  it('removes user-info up to the last @ before the host whatever it holds, in every URL of a text', () => {
+    expect(redactText('mongodb://admin:Pa#ss@h:27017')).toBe('mongodb://***@h:27017');
+    expect(redactText('mongodb://admin:Pa?ss@h:27017/db?x=1')).toBe('mongodb://***@h:27017/db?x=1');
+    expect(redactText('a=http://u:p@ss@h1/x b=https://v:q@h2')).toBe('a=http://***@h1/x b=https://***@h2');
+    expect(redactText('primary=redis://:pw@h1 replica=https://h2/x?api_key=abc&page=2')).toBe(
+      'primary=redis://***@h1 replica=https://h2/x?api_key=***&page=2',
+    );
+  });
+
   it('applies extra value patterns', () => {
     const redactor = createRedactor({ valuePatterns: [/corp-[0-9]{6}/] });
     expect(redactor.text('id corp-123456 here')).toBe('id *** here');
@@ -131,6 +140,18 @@ describe('isSecretKey', () => {
     'private_key',
     'credentials',
     'aws-secret-access-key',
+    'dbPassword',
+    'DB_PASSWORD',
+    'client_secret',
+    'hfToken',
+    'access_token',
+    'OPENAI_API_KEY',
+    'x-api-key',
+    'privateKey',
+    'aws_access_key_id',
+    'gcpCredential',
+    'passphrase',
+    'sentry_dsn',
   ])('names %s a secret', (key) => {
     expect(isSecretKey(key)).toBe(true);
   });
@@ -145,6 +166,12 @@ describe('isSecretKey', () => {
     'author',
     'auth_mode',
     'bypass',
+    'use_cls_token',
+    'eos_token',
+    'num_memory_tokens',
+    'keyframes',
+    'monkey',
+    'secretary_count',
   ])('does not name %s a secret', (key) => {
     expect(isSecretKey(key)).toBe(false);
   });

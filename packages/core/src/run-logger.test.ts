@@ -1,6 +1,10 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { MlflowApiError } from './errors.js';
+import { MlflowApiError, MlflowRunDeletedError } from './errors.js';
 import { RunLogger } from './run-logger.js';
+import { RunSpool } from './spool.js';
 import { createMemoryStore } from './testing/memory-store.js';
 
 async function newRun() {
@@ -106,10 +110,40 @@ describe('RunLogger', () => {
 
   it('reports a refused batch and goes on with the rest', async () => {
     const { store, runId } = await newRun();
-    await store.deleteRun(runId);
     const logger = new RunLogger(store, runId, { flushIntervalMs: 60_000 });
+    logger.addParams([{ key: 'lr', value: '0.1' }]);
+    await logger.flush();
+    // The server refuses a changed param value (400): reported, not retried, and later data still goes.
+    logger.addParams([{ key: 'lr', value: '0.2' }]);
+    await logger.flush();
     logger.addMetrics([{ key: 'loss', value: 1, timestamp: 1, step: 0 }]);
     await logger.flush();
-    expect(logger.stats).toMatchObject({ queued: 0, rejected: 1, sent: 0 });
+    expect(logger.stats).toMatchObject({ queued: 0, rejected: 1, sent: 2 });
+    expect(logger.runDeleted).toBeUndefined();
+  });
+
+  it('keeps the data of a run deleted on the server in the spool, and says so once', async () => {
+    const { store, runId } = await newRun();
+    await store.deleteRun(runId);
+    const spool = new RunSpool(mkdtempSync(join(tmpdir(), 'run-logger-deleted-')), {
+      trackingUri: store.trackingUri,
+      remoteRunId: runId,
+      remoteExperimentId: '0',
+      experimentName: 'Default',
+      localRunId: runId,
+      runName: 'r',
+      startTime: 1,
+      userId: 'u',
+    });
+    const logger = new RunLogger(store, runId, { flushIntervalMs: 60_000, spool });
+    logger.addMetrics([{ key: 'loss', value: 1, timestamp: 1, step: 0 }]);
+    await logger.flush();
+    logger.addMetrics([{ key: 'loss', value: 2, timestamp: 2, step: 1 }]);
+    logger.addParams([{ key: 'lr', value: '0.1' }]);
+    await logger.flush();
+    expect(MlflowRunDeletedError.isInstance(logger.runDeleted)).toBe(true);
+    expect(logger.runDeleted?.message).toContain(`mlflow runs restore --run-id ${runId}`);
+    expect(logger.stats).toMatchObject({ queued: 0, rejected: 0, sent: 0, spooled: 3, requests: 1 });
+    expect(spool.points).toBe(2);
   });
 });

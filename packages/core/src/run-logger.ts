@@ -1,5 +1,5 @@
 import { diag } from './diag.js';
-import { MlflowApiError } from './errors.js';
+import { MlflowApiError, MlflowRunDeletedError } from './errors.js';
 import { inBackground } from './internal/background.js';
 import { itemBytes, nextChunkSizes } from './internal/log-batch-chunks.js';
 import { BYTES_PER_QUEUED_POINT, MetricQueue } from './internal/metric-queue.js';
@@ -61,6 +61,8 @@ const describe = (error: unknown): string => (error instanceof Error ? error.mes
  * `flush()`. Requests go out one at a time, cut to MLflow's log-batch limits, each with the store's retries.
  *
  * Nothing is lost and nothing throws: a batch the server refuses (4xx) is reported once through `diag`;
+ * when the server answers that the run is deleted, that batch and everything after it go to the spool
+ * ({@link RunLogger.runDeleted});
  * data the server cannot take within its retry budget, data over the memory bound, and what is still queued
  * when `flush()`'s bounded wait runs out go to the run's spool on disk.
  */
@@ -84,7 +86,8 @@ export class RunLogger {
   private readonly flushTimeoutMs: number;
   private readonly spool: RunSpool | undefined;
   private readonly artifactUri: string;
-  private readonly offline: boolean;
+  private offline: boolean;
+  private deletedError: MlflowRunDeletedError | undefined;
   private transportFailures = 0;
   private readonly counters = { sent: 0, rejected: 0, spooled: 0, requests: 0 };
 
@@ -114,6 +117,38 @@ export class RunLogger {
       this.inFlightArtifact !== undefined ||
       this.retryBatch !== undefined
     );
+  }
+
+  /**
+   * The error the run's `flush()` and `end()` reject with once the server answered that the run is deleted;
+   * `undefined` while it is not. From that answer on, the run's data goes to the spool (see
+   * {@link MlflowRunDeletedError}).
+   */
+  get runDeleted(): MlflowRunDeletedError | undefined {
+    return this.deletedError;
+  }
+
+  /**
+   * Records that the server refuses the run because it is deleted (the answer of a log-batch or of the end
+   * status): one diag error at once, and from now on every item goes to the spool, where `mlflow-kit sync`
+   * finds it after the run is restored. Without a spool (a local store), the data stays queued.
+   */
+  markDeleted(answer: unknown): MlflowRunDeletedError {
+    if (this.deletedError) return this.deletedError;
+    this.deletedError = new MlflowRunDeletedError({
+      runId: this.runId,
+      trackingUri: this.store.trackingUri,
+      permanent: MlflowRunDeletedError.answerOf(answer) === 'removed',
+      syncCommand: this.spool?.command,
+      cause: answer,
+    });
+    diag.error(this.deletedError.message);
+    if (this.spool) {
+      this.offline = true;
+      this.clearTimer();
+      this.spillQueued();
+    }
+    return this.deletedError;
   }
 
   /** Whether a request is still waiting for its answer. */
@@ -334,6 +369,16 @@ export class RunLogger {
         }
         this.transportFailures = 0;
       } catch (error) {
+        if (MlflowRunDeletedError.answerOf(error) !== undefined) {
+          // Kept, not dropped: the run may be restored, and then `mlflow-kit sync` uploads the spool into it.
+          if (this.inFlight === batch && batch) this.retryBatch = batch;
+          if (this.inFlightArtifact === job && job && this.spool) {
+            this.inFlightArtifact = undefined;
+            this.spoolArtifact(job);
+          }
+          this.markDeleted(error);
+          return;
+        }
         if (MlflowApiError.isInstance(error) && !error.retryable) {
           this.counters.rejected += count;
           diag.once(

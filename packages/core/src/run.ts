@@ -95,13 +95,18 @@ export interface Run {
   /**
    * Waits until everything logged so far has been sent, at most the exit timeout (`MLFLOW_KIT_EXIT_TIMEOUT`,
    * 5 s by default); what is not sent by then goes to the spool. Never rejects for transport trouble.
+   * Rejects with {@link MlflowRunDeletedError} once the server answered that the run was deleted (someone ran
+   * `mlflow runs delete` or deleted it in the UI): its data is then kept in the spool, for `mlflow-kit sync`
+   * after `mlflow runs restore`.
    */
   flush(): Promise<void>;
   /**
    * Flushes (bounded, as {@link Run.flush}), then ends the run with `status` and the current time. When part
    * of the run's data is in the spool, the status goes there too and reaches the server after the data.
    * A second call does nothing; logging after it throws {@link MlflowKitError}. Ending a parent run does not
-   * end its children.
+   * end its children. On a run deleted on the server meanwhile, the status goes to the spool with the data and
+   * `end()` rejects with {@link MlflowRunDeletedError} (the run stays RUNNING, deleted, on the server until it is
+   * restored and synced).
    */
   end(options?: EndRunOptions): Promise<void>;
 }

@@ -358,7 +358,12 @@ export async function withRun<T>(options: StartRunOptions, fn: (run: Run) => Pro
     try {
       result = await fn(run);
     } catch (error) {
-      await run.end({ status: 'FAILED' });
+      // The user's error is the one to see; an end() refused too (a run deleted on the server) is reported.
+      await run.end({ status: 'FAILED' }).catch((endError: unknown) => {
+        diag.error(
+          `Could not end run ${run.runId} FAILED: ${endError instanceof Error ? endError.message : String(endError)}`,
+        );
+      });
       throw error;
     }
     await run.end({ status: 'FINISHED' });

@@ -72,6 +72,13 @@ describe('values', () => {
     expect(() => validateStep('loss', Number.POSITIVE_INFINITY)).toThrow('is not an integer');
   });
 
+  it('names a step that is not a number by its type, never quoting it', () => {
+    expect(() => validateStep('loss', 'hunter2')).toThrow(
+      'Step (a string) of metric "loss" is not an integer',
+    );
+    expect(() => validateStep('loss', null)).toThrow('Step (a null) of metric "loss"');
+  });
+
   it('converts params by the documented rule', () => {
     expect(toParamString('k', 'text')).toBe('text');
     expect(toParamString('k', 0.01)).toBe('0.01');

@@ -108,7 +108,8 @@ export function validateStep(key: string, step: unknown): asserts step is number
   if (typeof step === 'number' && Number.isSafeInteger(step)) return;
   throw new MlflowValidationError(
     key,
-    `Step ${String(step)} of metric "${key}" is not an integer: MLflow steps are whole numbers (pass Math.round(step) or an epoch/batch counter).`,
+    // A number is shown; anything else only by its type (a string may hold anything, a secret included).
+    `Step ${typeof step === 'number' ? String(step) : `(a ${step === null ? 'null' : typeof step})`} of metric "${key}" is not an integer: MLflow steps are whole numbers (pass Math.round(step) or an epoch/batch counter).`,
   );
 }
 

@@ -36,6 +36,22 @@ function patchState(): { undo: (() => void) | undefined } {
   return globalPart('tfjs.autolog', () => ({ undo: undefined as (() => void) | undefined }));
 }
 
+/**
+ * Ends a run autolog started. The patched `fit` is the user's training call: a run deleted on the server
+ * meanwhile (its data is kept in the spool) is reported through `diag`, never thrown into training.
+ */
+async function endReported(run: Run, status: 'FINISHED' | 'FAILED'): Promise<void> {
+  try {
+    await run.end({ status });
+  } catch (error) {
+    diag.once(
+      '@mlflow-kit/tfjs:autolog-end',
+      'error',
+      `autolog could not end run ${run.runId} ${status}: ${error instanceof Error ? error.message : String(error)}`,
+    );
+  }
+}
+
 function hasMlflowCallback(callbacks: unknown): boolean {
   return callbackList(callbacks).some(isMlflowCallback);
 }
@@ -134,11 +150,11 @@ export function autolog(options: AutologOptions): () => void {
           } catch {
             // The run still ends FAILED below.
           }
-          await run.end({ status: 'FAILED' });
+          await endReported(run, 'FAILED');
         }
         throw error;
       }
-      if (ownsRun) await run.end({ status: 'FINISHED' });
+      if (ownsRun) await endReported(run, 'FINISHED');
       return history;
     }
   };

@@ -1,9 +1,11 @@
 import {
   diag,
   getActiveRun,
+  type LogMetricOptions,
   MlflowConfigError,
   type ParamValue,
   type Run,
+  redactText,
   resolveEnabled,
   type StartRunOptions,
   startRun,
@@ -179,6 +181,32 @@ function report(phase: string, error: unknown): void {
   );
 }
 
+/**
+ * Logs metrics one key at a time after a refused key, so one bad key does not drop the others. Returns the
+ * metrics the run took (the logged model carries only those).
+ */
+function logMetricsSafely(
+  run: Run,
+  metrics: Record<string, number>,
+  options: LogMetricOptions,
+): Record<string, number> {
+  try {
+    run.logMetrics(metrics, options);
+    return metrics;
+  } catch {
+    const logged: Record<string, number> = {};
+    for (const [key, value] of Object.entries(metrics)) {
+      try {
+        run.logMetric(key, value, options);
+        logged[key] = value;
+      } catch (error) {
+        report('log a metric', error);
+      }
+    }
+    return logged;
+  }
+}
+
 /** Logs params one call at a time after a conflict, so one changed value does not drop the others. */
 function logParamsSafely(run: Run, params: Record<string, ParamValue>): void {
   try {
@@ -188,7 +216,7 @@ function logParamsSafely(run: Run, params: Record<string, ParamValue>): void {
       try {
         run.logParam(key, value);
       } catch (error) {
-        report(`log param ${key}`, error);
+        report(`log param ${redactText(key)}`, error);
       }
     }
   }
@@ -518,8 +546,8 @@ export class MlflowCallback {
       const metrics = await logsToMetrics(logs, '', undefined, this.options.metricNames);
       metrics.epoch_duration_seconds = (performance.now() - state.epochStart) / 1000;
       const timestamp = Date.now();
-      state.run.logMetrics(metrics, { step: epoch, timestamp });
-      state.lastMetrics = { values: metrics, step: epoch, timestamp };
+      const logged = logMetricsSafely(state.run, metrics, { step: epoch, timestamp });
+      state.lastMetrics = { values: logged, step: epoch, timestamp };
     } catch (error) {
       report('log epoch metrics', error);
     }
@@ -536,7 +564,7 @@ export class MlflowCallback {
         if (size !== undefined) logParamsSafely(state.run, { batch_size: size });
       }
       if (state.globalBatch % this.every !== 0) return;
-      state.run.logMetrics(await logsToMetrics(logs, 'batch_', BATCH_KEYS, this.options.metricNames), {
+      logMetricsSafely(state.run, await logsToMetrics(logs, 'batch_', BATCH_KEYS, this.options.metricNames), {
         step: state.globalBatch,
       });
     } catch (error) {
@@ -571,7 +599,14 @@ export class MlflowCallback {
         report('log the model', error);
       }
     }
-    if (state.ownsRun) await run.end({ status: 'FINISHED' });
+    if (state.ownsRun) {
+      // Inside fit: a run deleted on the server meanwhile is reported, never thrown into training.
+      try {
+        await run.end({ status: 'FINISHED' });
+      } catch (error) {
+        report('end the run', error);
+      }
+    }
   }
 
   private startRunOptions(): StartRunOptions {
