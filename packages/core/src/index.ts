@@ -84,6 +84,8 @@ export {
   type UpdateRunRequest,
 } from './store.js';
 export type {
+  Dataset,
+  DatasetInput,
   Experiment,
   FileInfo,
   KeyValue,
@@ -98,6 +100,7 @@ export type {
   RegisteredModel,
   RunData,
   RunInfo,
+  RunInputs,
   RunRecord,
   RunStatus,
   ViewType,

@@ -1,5 +1,5 @@
 import type { TrackingOptions } from './settings.js';
-import type { RunStatus } from './types.js';
+import type { DatasetInput, RunStatus } from './types.js';
 
 /** A value accepted as a param. Converted to a string by the rule in {@link Run.logParam}. */
 export type ParamValue = string | number | boolean | bigint | null | undefined | Date | object;
@@ -91,6 +91,12 @@ export interface Run {
   logTable(table: TableInput, artifactFile: string): Promise<void>;
   /** Writes PNG bytes, or encodes an RGBA image to PNG, as `artifactFile`. */
   logImage(image: Uint8Array | ImageDataLike, artifactFile: string): Promise<void>;
+  /**
+   * Records datasets the run used (MLflow's `mlflow.log_input`; shown under "Datasets" in the UI), each with
+   * its input tags such as `{ 'mlflow.data.context': 'train' }`. Resolves once they are on the server or in
+   * the spool; never rejects for transport trouble (a refusal is reported through `diag`).
+   */
+  logInputs(datasets: DatasetInput[]): Promise<void>;
 
   /**
    * Waits until everything logged so far has been sent, at most the exit timeout (`MLFLOW_KIT_EXIT_TIMEOUT`,
