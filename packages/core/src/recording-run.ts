@@ -150,6 +150,7 @@ export class RecordingRun implements Run {
   private readonly spool: RunSpool | undefined;
   private readonly offline: boolean;
   private readonly pendingInputs = new Set<InputsJob>();
+  private readonly endHooks: (() => void)[] = [];
 
   constructor(
     readonly store: TrackingStore,
@@ -419,6 +420,25 @@ export class RecordingRun implements Run {
     this.pendingInputs.clear();
   }
 
+  /**
+   * Registers a function called once when the run ends, before its data is flushed (such as stopping the
+   * system metrics timer). Called at once when the run has ended already.
+   */
+  onEnd(hook: () => void): void {
+    if (this.ended) hook();
+    else this.endHooks.push(hook);
+  }
+
+  private runEndHooks(): void {
+    for (const hook of this.endHooks.splice(0)) {
+      try {
+        hook();
+      } catch (error) {
+        diag.warn(`An end hook of run ${this.runId} failed: ${describe(error)}`);
+      }
+    }
+  }
+
   flush(): Promise<void> {
     return this.logger.flush();
   }
@@ -443,6 +463,7 @@ export class RecordingRun implements Run {
    */
   spoolAtExit(status: NonNullable<EndRunOptions['status']>): void {
     this.ended ??= Promise.resolve();
+    this.runEndHooks();
     this.spillInputs();
     this.logger.spillAllSync();
     if (!this.statusRecorded && this.spool) {
@@ -462,6 +483,7 @@ export class RecordingRun implements Run {
     flushTimeoutMs: number | undefined,
   ): Promise<void> {
     this.endStatus = status;
+    this.runEndHooks();
     const state = contextState();
     const index = state.stack.lastIndexOf(this);
     if (index >= 0) state.stack.splice(index, 1);

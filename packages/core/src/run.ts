@@ -153,4 +153,21 @@ export interface StartRunOptions extends TrackingOptions {
   spoolDir?: string;
   /** Most bytes of unsent data kept in memory; past it the oldest goes to the spool. @defaultValue `64 MiB` */
   maxPendingBytes?: number;
+  /**
+   * Samples CPU, memory, disk and network usage in the background while the run is active and logs them as
+   * MLflow's `system/...` metrics (the UI's "System metrics" tab), as `mlflow.start_run(log_system_metrics=True)`
+   * does. Off, nothing is loaded and no timer runs.
+   * @defaultValue `MLFLOW_ENABLE_SYSTEM_METRICS_LOGGING` (`true`/`false`), else `false`
+   */
+  logSystemMetrics?: boolean;
+  /**
+   * Seconds between two samples of the system metrics.
+   * @defaultValue `MLFLOW_SYSTEM_METRICS_SAMPLING_INTERVAL`, else 10 (MLflow's default)
+   */
+  systemMetricsSamplingInterval?: number;
+  /**
+   * Samples averaged into each logged point of the system metrics.
+   * @defaultValue `MLFLOW_SYSTEM_METRICS_SAMPLES_BEFORE_LOGGING`, else 1 (MLflow's default)
+   */
+  systemMetricsSamplesBeforeLogging?: number;
 }
