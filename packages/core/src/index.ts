@@ -10,6 +10,7 @@ export {
 } from './errors.js';
 export { applyDebugOption } from './internal/apply-debug-option.js';
 export { bridgePrototype } from './internal/bridge-prototype.js';
+export { defaultRunTags } from './internal/default-tags.js';
 export { globalPart } from './internal/global.js';
 export { MAX_DEPTH, toJsonValue } from './internal/json-value.js';
 export { chunkBatch } from './internal/log-batch-chunks.js';

@@ -8,6 +8,7 @@ export {
   type TfjsCallback,
   type TfjsModuleInfo,
 } from './callback.js';
+export type { DatasetLike, TensorLike, TrainingDataLike } from './internal/datasets.js';
 export type { ModelMetrics } from './internal/logged-model.js';
 export type { MetricNames } from './internal/logs.js';
 export {
