@@ -10,7 +10,12 @@ import {
   type StartRunOptions,
   startRun,
 } from '@mlflow-kit/core';
-import { type DatasetLogging, logDatasets, type TrainingDataLike } from './internal/datasets.js';
+import {
+  currentBackend,
+  type DatasetLogging,
+  logDatasets,
+  type TrainingDataLike,
+} from './internal/datasets.js';
 import { findTfjs } from './internal/find-tfjs.js';
 import type { ModelMetrics } from './internal/logged-model.js';
 import { logsToMetrics, logValue, type MetricNames, resolveLogsInPlace } from './internal/logs.js';
@@ -530,6 +535,7 @@ export class MlflowCallback {
         state.datasets = logDatasets(run, this.options.trainingData, this.options.fitArgs?.validationData, {
           inputs: names?.inputNames,
           outputs: names?.outputNames,
+          backend: currentBackend(this.options.tf),
         });
         state.pending.push(state.datasets.done);
       }

@@ -28,6 +28,13 @@ export type TrainingDataLike = { x: unknown; y?: unknown } | DatasetLike;
 
 type Named = [string, TensorLike][];
 
+/** The model's input and output names (for lists of tensors), and the backend the tensors live on. */
+export interface DataNames {
+  inputs?: string[] | undefined;
+  outputs?: string[] | undefined;
+  backend?: BackendLike | undefined;
+}
+
 /** The input tag MLflow puts the dataset's role in (`mlflow/utils/mlflow_tags.py` `MLFLOW_DATASET_CONTEXT`). */
 export const DATASET_CONTEXT_TAG = 'mlflow.data.context';
 
@@ -66,15 +73,40 @@ function namedTensors(value: unknown, names: string[] | undefined): Named | unde
   return undefined;
 }
 
+/** The parts of a tfjs backend read directly: the wasm backend's heap (its `slice` kernel copies the whole input). */
+interface BackendLike {
+  typedArrayFromHeap?(
+    tensor: TensorLike,
+  ): ArrayLike<number> & { slice(start: number, end: number): ArrayLike<number> };
+  dataIdMap?: { has(dataId: unknown): boolean };
+}
+
+/** The backend tensors of the `tf` module live on now: `tf.engine().backend`. */
+export function currentBackend(tf: unknown): BackendLike | undefined {
+  try {
+    return (tf as { engine?: () => { backend?: BackendLike } } | undefined)?.engine?.().backend;
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * Starts reading the first values of a tensor (at most MLflow's 10,000): a slice of that size is the only
  * copy made, and the read does not wait for the backend.
  */
-function readStart(tensor: TensorLike): Promise<HashableArray> {
+function readStart(tensor: TensorLike, backend: BackendLike | undefined): Promise<HashableArray> {
   const shape = [...tensor.shape];
   const { dtype } = tensor;
   if (tensor.isDisposed) return Promise.resolve({ dtype, shape, values: undefined });
   const count = Math.min(tensor.size, MAX_HASHED_VALUES);
+  const id = (tensor as { dataId?: unknown }).dataId;
+  if (backend?.typedArrayFromHeap && dtype !== 'string' && backend.dataIdMap?.has(id)) {
+    try {
+      return Promise.resolve({ dtype, shape, values: backend.typedArrayFromHeap(tensor).slice(0, count) });
+    } catch {
+      // Not in the heap: read through the kernels below.
+    }
+  }
   let part = tensor;
   if (count < tensor.size && tensor.reshape) {
     const flat = tensor.reshape([-1]);
@@ -183,7 +215,7 @@ function tensorsInput(
   context: 'train' | 'eval',
   x: unknown,
   y: unknown,
-  names: { inputs?: string[] | undefined; outputs?: string[] | undefined },
+  names: DataNames,
 ): Promise<DatasetInput> | undefined {
   const features = namedTensors(x, names.inputs);
   if (!features) return undefined;
@@ -191,8 +223,10 @@ function tensorsInput(
   // Everything that touches the tensors happens now, before fit may dispose them.
   const schema = schemaJson(features, targets);
   const profile = tensorProfile(features, targets);
-  const reads = sortedByName(features).map(([, tensor]) => readStart(tensor));
-  const targetReads = targets ? sortedByName(targets).map(([, tensor]) => readStart(tensor)) : [];
+  const reads = sortedByName(features).map(([, tensor]) => readStart(tensor, names.backend));
+  const targetReads = targets
+    ? sortedByName(targets).map(([, tensor]) => readStart(tensor, names.backend))
+    : [];
   return Promise.all([Promise.all(reads), Promise.all(targetReads)]).then(([featureArrays, targetArrays]) =>
     datasetInput(context, computeTensorDigest(featureArrays, targetArrays), schema, profile),
   );
@@ -222,11 +256,7 @@ interface DatasetTap {
  * (MLflow's numpy digest of that batch, plus the dataset's size when known); the first complete pass gives
  * `num_batches` and `num_rows`.
  */
-function tapDataset(
-  dataset: DatasetLike,
-  context: 'train' | 'eval',
-  names: { inputs?: string[] | undefined; outputs?: string[] | undefined },
-): DatasetTap {
+function tapDataset(dataset: DatasetLike, context: 'train' | 'eval', names: DataNames): DatasetTap {
   const target = dataset as { iterator: IteratorFn };
   const own = Object.getOwnPropertyDescriptor(dataset, 'iterator');
   const original: DatasetLike['iterator'] = target.iterator[TAPPED] ?? target.iterator;
@@ -260,8 +290,10 @@ function tapDataset(
             const targets = parts.ys === undefined ? undefined : namedTensors(parts.ys, names.outputs);
             const schema = schemaJson(features, targets);
             const shapes = tensorProfile(features, targets);
-            const reads = sortedByName(features).map(([, tensor]) => readStart(tensor));
-            const targetReads = targets ? sortedByName(targets).map(([, tensor]) => readStart(tensor)) : [];
+            const reads = sortedByName(features).map(([, tensor]) => readStart(tensor, names.backend));
+            const targetReads = targets
+              ? sortedByName(targets).map(([, tensor]) => readStart(tensor, names.backend))
+              : [];
             first = Promise.all([Promise.all(reads), Promise.all(targetReads)]).then((arrays) => ({
               digestParts: arrays,
               schema,
@@ -334,7 +366,7 @@ export function logDatasets(
   run: Run,
   training: TrainingDataLike | undefined,
   validationData: unknown,
-  names: { inputs?: string[] | undefined; outputs?: string[] | undefined },
+  names: DataNames,
 ): DatasetLogging {
   const started = performance.now();
   const taps: DatasetTap[] = [];
