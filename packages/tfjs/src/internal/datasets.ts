@@ -191,6 +191,17 @@ function sortedByName(named: Named): Named {
   return named.length > 1 ? [...named].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)) : named;
 }
 
+/** Starts the reads of features and targets, in MLflow's digest order; resolves to their values. */
+function readAll(
+  features: Named,
+  targets: Named | undefined,
+  backend: BackendLike | undefined,
+): Promise<[HashableArray[], HashableArray[]]> {
+  const read = (named: Named | undefined) =>
+    Promise.all(sortedByName(named ?? []).map(([, tensor]) => readStart(tensor, backend)));
+  return Promise.all([read(features), read(targets)]);
+}
+
 function datasetInput(
   context: 'train' | 'eval',
   digest: string,
@@ -223,11 +234,7 @@ function tensorsInput(
   // Everything that touches the tensors happens now, before fit may dispose them.
   const schema = schemaJson(features, targets);
   const profile = tensorProfile(features, targets);
-  const reads = sortedByName(features).map(([, tensor]) => readStart(tensor, names.backend));
-  const targetReads = targets
-    ? sortedByName(targets).map(([, tensor]) => readStart(tensor, names.backend))
-    : [];
-  return Promise.all([Promise.all(reads), Promise.all(targetReads)]).then(([featureArrays, targetArrays]) =>
+  return readAll(features, targets, names.backend).then(([featureArrays, targetArrays]) =>
     datasetInput(context, computeTensorDigest(featureArrays, targetArrays), schema, profile),
   );
 }
@@ -290,11 +297,7 @@ function tapDataset(dataset: DatasetLike, context: 'train' | 'eval', names: Data
             const targets = parts.ys === undefined ? undefined : namedTensors(parts.ys, names.outputs);
             const schema = schemaJson(features, targets);
             const shapes = tensorProfile(features, targets);
-            const reads = sortedByName(features).map(([, tensor]) => readStart(tensor, names.backend));
-            const targetReads = targets
-              ? sortedByName(targets).map(([, tensor]) => readStart(tensor, names.backend))
-              : [];
-            first = Promise.all([Promise.all(reads), Promise.all(targetReads)]).then((arrays) => ({
+            first = readAll(features, targets, names.backend).then((arrays) => ({
               digestParts: arrays,
               schema,
               shapes,
