@@ -80,6 +80,8 @@ export {
   type UpdateRunRequest,
 } from './store.js';
 export type {
+  Dataset,
+  DatasetInput,
   Experiment,
   FileInfo,
   KeyValue,
@@ -94,6 +96,7 @@ export type {
   RegisteredModel,
   RunData,
   RunInfo,
+  RunInputs,
   RunRecord,
   RunStatus,
   ViewType,

@@ -1,5 +1,6 @@
 import * as artifacts from './internal/local-artifacts.js';
 import * as experiments from './internal/local-experiments.js';
+import { writeDatasetInputsSync } from './internal/local-inputs.js';
 import { LocalLayout } from './internal/local-layout.js';
 import * as batches from './internal/local-log-batch.js';
 import { LocalLoggedModels } from './internal/local-logged-models.js';
@@ -15,7 +16,16 @@ import type {
   TrackingStore,
   UpdateRunRequest,
 } from './store.js';
-import type { Experiment, FileInfo, LogBatch, Metric, Page, RunInfo, RunRecord } from './types.js';
+import type {
+  DatasetInput,
+  Experiment,
+  FileInfo,
+  LogBatch,
+  Metric,
+  Page,
+  RunInfo,
+  RunRecord,
+} from './types.js';
 
 /**
  * The embedded default store: MLflow's FileStore layout in a directory (`./mlruns` unless configured),
@@ -160,6 +170,15 @@ export class LocalStore implements TrackingStore, OrderedMetricReader {
   /** Deletes a run tag. Throws `RESOURCE_DOES_NOT_EXIST` when the run has no such tag. */
   deleteTag(runId: string, key: string): Promise<void> {
     return runs.deleteTag(this.layout, runId, key);
+  }
+
+  /**
+   * Records datasets the run used, as MLflow's FileStore does: `<experiment>/datasets/<id>/meta.yaml` and
+   * `<run>/inputs/<id>/meta.yaml`, which MLflow's own reader shows as `run.inputs.dataset_inputs`.
+   */
+  async logInputs(runId: string, datasets: DatasetInput[]): Promise<void> {
+    const dir = await this.layout.activeRunDirectory(runId, 'logInputs');
+    writeDatasetInputsSync(dir, runId, datasets);
   }
 
   /** One page of a metric's history, ordered by timestamp, step and value. Without `maxResults`, all points. */

@@ -28,6 +28,7 @@ export const NOOP_RUN: Run = Object.freeze({
   logDict: nothingAsync,
   logTable: nothingAsync,
   logImage: nothingAsync,
+  logInputs: nothingAsync,
   flush: nothingAsync,
   end: nothingAsync,
 });

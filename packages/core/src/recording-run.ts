@@ -13,7 +13,7 @@ import type { EndRunOptions, ImageDataLike, LogMetricOptions, ParamValue, Run, T
 import { RunLogger, type RunLoggerOptions, type RunLoggerStats } from './run-logger.js';
 import type { RunSpool } from './spool.js';
 import type { TrackingStore } from './store.js';
-import type { Metric, RunInfo } from './types.js';
+import type { DatasetInput, Metric, RunInfo } from './types.js';
 import {
   isPlausibleTimestamp,
   LIMITS,
@@ -85,6 +85,52 @@ export interface RecordingRunOptions extends RunLoggerOptions {
   spool?: RunSpool | undefined;
 }
 
+interface InputsJob {
+  datasets: DatasetInput[];
+  /** Settled: on the server, in the spool, or refused. */
+  done: boolean;
+  sent: Promise<void>;
+}
+
+// MLflow's limits for dataset inputs (`mlflow/utils/validation.py` `_validate_dataset`, `_validate_input_tags`).
+const DATASET_LIMITS: [keyof DatasetInput['dataset'], number][] = [
+  ['name', 500],
+  ['digest', 36],
+  ['source', 65_535],
+  ['schema', 1_048_575],
+  ['profile', 16_777_215],
+];
+
+function checkDatasetInput(input: DatasetInput): DatasetInput {
+  const { dataset } = input;
+  const label = `dataset ${JSON.stringify(String(dataset?.name ?? ''))}`;
+  if (
+    !dataset ||
+    typeof dataset.name !== 'string' ||
+    dataset.name === '' ||
+    typeof dataset.digest !== 'string'
+  )
+    throw new MlflowValidationError(label, 'A dataset input needs a non-empty `name` and a `digest` string.');
+  for (const [field, limit] of DATASET_LIMITS) {
+    const value = dataset[field];
+    if (typeof value === 'string' && value.length > limit)
+      throw new MlflowValidationError(
+        label,
+        `The ${field} of ${label} has ${value.length} characters; MLflow takes at most ${limit}.`,
+      );
+  }
+  const tags: Record<string, string> = {};
+  for (const [key, value] of Object.entries(input.tags ?? {})) {
+    if (key.length > 255 || String(value).length > 500)
+      throw new MlflowValidationError(
+        key,
+        `Input tag "${key}" of ${label} is too long: MLflow takes keys of at most 255 and values of at most 500 characters.`,
+      );
+    tags[key] = String(value);
+  }
+  return { dataset: { ...dataset }, tags };
+}
+
 /** A run that records to a store. Made by `startRun`; adapters see it only as {@link Run}. */
 export class RecordingRun implements Run {
   readonly isRecording = true;
@@ -104,6 +150,9 @@ export class RecordingRun implements Run {
   private statusRecorded = false;
   private spoolReported = false;
   private readonly spool: RunSpool | undefined;
+  private readonly offline: boolean;
+  private readonly pendingInputs = new Set<InputsJob>();
+  private readonly endHooks: (() => void)[] = [];
 
   constructor(
     readonly store: TrackingStore,
@@ -118,6 +167,7 @@ export class RecordingRun implements Run {
     this.parentRunId = options.parentRunId;
     this.logger = new RunLogger(store, info.runId, { ...options, artifactUri: info.artifactUri });
     this.spool = options.spool;
+    this.offline = (options.offline ?? false) && this.spool !== undefined;
     this.redactor = options.redactor ?? defaultRedactor;
     if (this.redactor === false) {
       diag.warn(
@@ -338,6 +388,74 @@ export class RecordingRun implements Run {
     await this.upload(path, { bytes });
   }
 
+  async logInputs(datasets: DatasetInput[]): Promise<void> {
+    this.checkOpen();
+    const inputs = datasets.map(checkDatasetInput);
+    if (inputs.length === 0) return;
+    if (this.offline) {
+      this.spoolInputs(inputs);
+      return;
+    }
+    const job: InputsJob = { datasets: inputs, done: false, sent: Promise.resolve() };
+    job.sent = this.store.logInputs(this.runId, inputs).then(
+      () => {
+        job.done = true;
+      },
+      (error: unknown) => {
+        if (job.done) return;
+        job.done = true;
+        // A refusal (400) would be refused again on replay; anything else may pass later, so it is kept.
+        if (MlflowApiError.isInstance(error) && error.status === 400) {
+          diag.warn(`The server refused the dataset inputs of run ${this.runId}: ${describe(error)}`);
+        } else if (this.spool) {
+          this.spoolInputs(inputs);
+        } else {
+          diag.warn(`Could not log the dataset inputs of run ${this.runId}: ${describe(error)}`);
+        }
+      },
+    );
+    this.pendingInputs.add(job);
+    await job.sent;
+    this.pendingInputs.delete(job);
+  }
+
+  private spoolInputs(inputs: DatasetInput[]): void {
+    try {
+      this.spool?.writeInputs(inputs);
+    } catch (error) {
+      diag.error(`Could not write the dataset inputs of run ${this.runId} to the spool: ${describe(error)}`);
+    }
+  }
+
+  /** Inputs still unanswered go to the spool (a copy the server did take is ignored by it on replay). */
+  private spillInputs(): void {
+    for (const job of this.pendingInputs) {
+      if (job.done) continue;
+      job.done = true;
+      if (this.spool) this.spoolInputs(job.datasets);
+    }
+    this.pendingInputs.clear();
+  }
+
+  /**
+   * Registers a function called once when the run ends, before its data is flushed (such as stopping the
+   * system metrics timer). Called at once when the run has ended already.
+   */
+  onEnd(hook: () => void): void {
+    if (this.ended) hook();
+    else this.endHooks.push(hook);
+  }
+
+  private runEndHooks(): void {
+    for (const hook of this.endHooks.splice(0)) {
+      try {
+        hook();
+      } catch (error) {
+        diag.warn(`An end hook of run ${this.runId} failed: ${describe(error)}`);
+      }
+    }
+  }
+
   async flush(): Promise<void> {
     await this.logger.flush();
     // The server answered that the run is deleted: its data is in the spool, not on the server.
@@ -365,6 +483,8 @@ export class RecordingRun implements Run {
    */
   spoolAtExit(status: NonNullable<EndRunOptions['status']>): void {
     this.ended ??= Promise.resolve();
+    this.runEndHooks();
+    this.spillInputs();
     this.logger.spillAllSync();
     if (!this.statusRecorded && this.spool) {
       try {
@@ -383,10 +503,22 @@ export class RecordingRun implements Run {
     flushTimeoutMs: number | undefined,
   ): Promise<void> {
     this.endStatus = status;
+    this.runEndHooks();
     const state = contextState();
     const index = state.stack.lastIndexOf(this);
     if (index >= 0) state.stack.splice(index, 1);
     const started = Date.now();
+    if (this.pendingInputs.size > 0) {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      await Promise.race([
+        Promise.all([...this.pendingInputs].map((job) => job.sent)),
+        new Promise<void>((resolve) => {
+          timer = setTimeout(resolve, flushTimeoutMs ?? 5000);
+        }),
+      ]);
+      clearTimeout(timer);
+      this.spillInputs();
+    }
     await this.logger.flush(flushTimeoutMs);
     // What is left, and a request still unanswered after the bound, go to the spool (a copy the server did
     // take is ignored by it on replay), so the program never waits for them.

@@ -6,6 +6,7 @@ import { readTextIfExists, withFileLock } from './internal/local-fs.js';
 import {
   replayArtifacts,
   replayEndStatus,
+  replayInputs,
   replayMetrics,
   replayParamsAndTags,
 } from './internal/replay-data.js';
@@ -125,9 +126,15 @@ async function replayRun(context: ReplayContext, plan: RunPlan): Promise<void> {
     const sentParamsOrTags = await replayParamsAndTags(context, plan);
     const sentMetrics = await replayMetrics(context, plan);
     const sentArtifacts = await replayArtifacts(context, plan);
+    const sentInputs = await replayInputs(context, plan);
     const sentEnd = await replayEndStatus(context, plan);
     const changed =
-      plan.outcome !== 'unchanged' || sentParamsOrTags || sentMetrics || sentArtifacts || sentEnd;
+      plan.outcome !== 'unchanged' ||
+      sentParamsOrTags ||
+      sentMetrics ||
+      sentArtifacts ||
+      sentInputs ||
+      sentEnd;
     result.outcome = plan.outcome === 'created' ? 'created' : changed ? 'resumed' : 'unchanged';
   } catch (error) {
     result.outcome = 'failed';

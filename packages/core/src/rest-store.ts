@@ -7,6 +7,7 @@ import {
   decodeRun,
   decodeRunInfo,
   dropUndefined,
+  encodeDatasetInput,
   encodeMetric,
   encodeTags,
   type WireExperiment,
@@ -26,7 +27,16 @@ import type {
   TrackingStore,
   UpdateRunRequest,
 } from './store.js';
-import type { Experiment, FileInfo, LogBatch, Metric, Page, RunInfo, RunRecord } from './types.js';
+import type {
+  DatasetInput,
+  Experiment,
+  FileInfo,
+  LogBatch,
+  Metric,
+  Page,
+  RunInfo,
+  RunRecord,
+} from './types.js';
 
 const API = '/api/2.0/mlflow';
 
@@ -253,6 +263,14 @@ export class RestStore implements TrackingStore {
       metrics: (batch.metrics ?? []).map(encodeMetric),
       params: batch.params ?? [],
       tags: batch.tags ?? [],
+    });
+  }
+
+  /** `POST /runs/log-inputs`: datasets the run used; the server keeps one copy of a dataset already logged. */
+  async logInputs(runId: string, datasets: DatasetInput[]): Promise<void> {
+    await this.#http.json('POST', `${API}/runs/log-inputs`, {
+      run_id: runId,
+      datasets: datasets.map(encodeDatasetInput),
     });
   }
 

@@ -1,5 +1,5 @@
 import type { TrackingOptions } from './settings.js';
-import type { RunStatus } from './types.js';
+import type { DatasetInput, RunStatus } from './types.js';
 
 /** A value accepted as a param. Converted to a string by the rule in {@link Run.logParam}. */
 export type ParamValue = string | number | boolean | bigint | null | undefined | Date | object;
@@ -91,6 +91,12 @@ export interface Run {
   logTable(table: TableInput, artifactFile: string): Promise<void>;
   /** Writes PNG bytes, or encodes an RGBA image to PNG, as `artifactFile`. */
   logImage(image: Uint8Array | ImageDataLike, artifactFile: string): Promise<void>;
+  /**
+   * Records datasets the run used (MLflow's `mlflow.log_input`; shown under "Datasets" in the UI), each with
+   * its input tags such as `{ 'mlflow.data.context': 'train' }`. Resolves once they are on the server or in
+   * the spool; never rejects for transport trouble (a refusal is reported through `diag`).
+   */
+  logInputs(datasets: DatasetInput[]): Promise<void>;
 
   /**
    * Waits until everything logged so far has been sent, at most the exit timeout (`MLFLOW_KIT_EXIT_TIMEOUT`,
@@ -152,4 +158,21 @@ export interface StartRunOptions extends TrackingOptions {
   spoolDir?: string;
   /** Most bytes of unsent data kept in memory; past it the oldest goes to the spool. @defaultValue `64 MiB` */
   maxPendingBytes?: number;
+  /**
+   * Samples CPU, memory, disk and network usage in the background while the run is active and logs them as
+   * MLflow's `system/...` metrics (the UI's "System metrics" tab), as `mlflow.start_run(log_system_metrics=True)`
+   * does. Off, nothing is loaded and no timer runs.
+   * @defaultValue `MLFLOW_ENABLE_SYSTEM_METRICS_LOGGING` (`true`/`false`), else `false`
+   */
+  logSystemMetrics?: boolean;
+  /**
+   * Seconds between two samples of the system metrics.
+   * @defaultValue `MLFLOW_SYSTEM_METRICS_SAMPLING_INTERVAL`, else 10 (MLflow's default)
+   */
+  systemMetricsSamplingInterval?: number;
+  /**
+   * Samples averaged into each logged point of the system metrics.
+   * @defaultValue `MLFLOW_SYSTEM_METRICS_SAMPLES_BEFORE_LOGGING`, else 1 (MLflow's default)
+   */
+  systemMetricsSamplesBeforeLogging?: number;
 }

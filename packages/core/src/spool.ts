@@ -14,8 +14,9 @@ import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { MlflowConfigError } from './errors.js';
 import { dumpYaml, metricLinesByKey, parseYaml, STATUS_TO_NUMBER } from './internal/local-format.js';
+import { writeDatasetInputsSync } from './internal/local-inputs.js';
 import type { ArtifactSource } from './store.js';
-import type { LogBatch, RunStatus } from './types.js';
+import type { DatasetInput, LogBatch, RunStatus } from './types.js';
 
 /** The sidecar file in a spooled run's folder; MLflow's FileStore reader and ours ignore it. */
 export const SPOOL_SIDECAR = 'mlflow-kit-spool.json';
@@ -222,6 +223,13 @@ export class RunSpool {
     if ('file' in source) copyFileSync(source.file, path);
     else writeFileSync(path, source.bytes);
     this.itemCount++;
+  }
+
+  /** Records dataset inputs of the run, in FileStore layout, for the replay to send with `log-inputs`. */
+  writeInputs(datasets: DatasetInput[]): void {
+    const dir = this.open();
+    writeDatasetInputsSync(dir, this.target.localRunId, datasets);
+    this.itemCount += datasets.length;
   }
 
   /** Records the run's end status and time, for the replay to apply after the data. */

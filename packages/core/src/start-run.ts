@@ -9,6 +9,7 @@ import { trackOpenRun } from './internal/lifecycle.js';
 import { generateRunName } from './internal/local-format.js';
 import { exitTimeoutMs, startTimeoutMs } from './internal/spool-settings.js';
 import { getStore } from './internal/store-factory.js';
+import { resolveSystemMetrics, type SystemMetricsSettings } from './internal/system-metrics-settings.js';
 import { NOOP_RUN } from './noop-run.js';
 import { RecordingRun } from './recording-run.js';
 import type { Run, StartRunOptions } from './run.js';
@@ -156,6 +157,7 @@ export async function createRecordingRun(
 ): Promise<RecordingRun> {
   applyDebugOption(settings.debug);
   const flushTimeoutMs = exitTimeoutMs(options.exitTimeoutSeconds, env);
+  const systemMetrics = resolveSystemMetrics(options, env);
   const startTimeout = startTimeoutMs(options.startTimeoutSeconds, env);
   const store = options.store ?? (await getStore(settings));
   const spoolDir = store.kind === 'rest' ? resolveSpoolDir(options.spoolDir, env) : undefined;
@@ -230,6 +232,7 @@ export async function createRecordingRun(
       () => undefined,
     );
     openRunState(run, pushOnStack);
+    if (systemMetrics) await startSystemMetrics(run, systemMetrics, undefined);
     return run;
   }
   const { info, experimentName, existing } = placement!;
@@ -252,8 +255,35 @@ export async function createRecordingRun(
     ...(existing ? { existingParams: existing.data.params, existingTags: existing.data.tags } : {}),
   });
   openRunState(run, pushOnStack);
+  if (systemMetrics) await startSystemMetrics(run, systemMetrics, existing);
   diag.debug(`Started run ${run.runId} in experiment ${info.experimentId} at ${store.trackingUri}`);
   return run;
+}
+
+// The monitor is loaded only when system metrics are on. A resumed run goes on after its last system step,
+// as MLflow's `resume_logging` does.
+async function startSystemMetrics(
+  run: RecordingRun,
+  settings: SystemMetricsSettings,
+  existing: RunRecord | undefined,
+): Promise<void> {
+  try {
+    let firstStep = 0;
+    const key = Object.keys(existing?.data.metrics ?? {}).find((name) => name.startsWith('system/'));
+    if (key) {
+      const history = await run.store.getMetricHistory(run.runId, key, { maxResults: 25_000 });
+      firstStep = Math.max(-1, ...history.items.map((point) => point.step)) + 1;
+    }
+    const { SystemMetricsMonitor } = await import('./internal/system-metrics-monitor.js');
+    const monitor = new SystemMetricsMonitor(run, settings, firstStep);
+    await monitor.start();
+    run.onEnd(() => monitor.stop());
+    diag.debug(`Logging system metrics of run ${run.runId} every ${settings.intervalMs} ms`);
+  } catch (error) {
+    diag.warn(
+      `System metrics of run ${run.runId} are not logged: ${error instanceof Error ? error.message : String(error)}`,
+    );
+  }
 }
 
 // A run that records into the spool from its first call; the replay or `mlflow-kit sync` creates it on the

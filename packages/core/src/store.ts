@@ -1,5 +1,6 @@
 import type { UriStoreKind } from './internal/store-kinds.js';
 import type {
+  DatasetInput,
   Experiment,
   FileInfo,
   LogBatch,
@@ -127,6 +128,11 @@ export interface TrackingStore {
   /** Sends one batch as is: at most 1000 metrics, 100 params, 100 tags, 1000 items in all. */
   logBatch(runId: string, batch: LogBatch): Promise<void>;
   deleteTag(runId: string, key: string): Promise<void>;
+  /**
+   * Records datasets the run used (MLflow's `log-inputs`), each with its input tags such as
+   * `mlflow.data.context`. Logging the same dataset again is a no-op.
+   */
+  logInputs(runId: string, datasets: DatasetInput[]): Promise<void>;
   /** One page of a metric's history, ordered by timestamp, step, value. */
   getMetricHistory(
     runId: string,

@@ -61,6 +61,39 @@ export interface RunData {
 export interface RunRecord {
   info: RunInfo;
   data: RunData;
+  /** The datasets the run used (`run.inputs.dataset_inputs` in Python), where the store reports them. */
+  inputs?: RunInputs | undefined;
+}
+
+/**
+ * A dataset as MLflow records it (`mlflow.entities.Dataset`): `(name, digest)` identifies it within an
+ * experiment. `source`, `schema` and `profile` are JSON strings, as MLflow's `Dataset.to_dict()` writes them.
+ */
+export interface Dataset {
+  /** Such as `dataset` (MLflow's default name) or `iris_train`. */
+  name: string;
+  /** A short fingerprint of the data, such as the 8 hex characters of MLflow's numpy digest. */
+  digest: string;
+  /** Kind of source: `code`, `local`, `http`, ... (MLflow's `DatasetSource._get_source_type()`). */
+  sourceType: string;
+  /** JSON of the source, such as `{"tags": {...}}` for a `code` source. */
+  source: string;
+  /** JSON of the schema, such as MLflow's `{"mlflow_tensorspec": {...}}`. */
+  schema?: string | undefined;
+  /** JSON of summary figures, such as row counts and shapes. */
+  profile?: string | undefined;
+}
+
+/** A dataset used by a run, with the input's tags (`mlflow.data.context` = `train`, `eval`, ...). */
+export interface DatasetInput {
+  dataset: Dataset;
+  /** Tags of the input, such as `{ 'mlflow.data.context': 'train' }`. @defaultValue `{}` */
+  tags?: Record<string, string> | undefined;
+}
+
+/** The inputs of a run. */
+export interface RunInputs {
+  datasetInputs: DatasetInput[];
 }
 
 /** One entry of an artifact listing. `path` is relative to the run's artifact root. */

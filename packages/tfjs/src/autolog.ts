@@ -8,6 +8,7 @@ import {
   mlflowCallback,
   type TfjsModuleInfo,
 } from './callback.js';
+import type { TrainingDataLike } from './internal/datasets.js';
 import { callbackList } from './internal/params.js';
 import type { FitArgsLike, LayersModelLike } from './internal/tfjs-types.js';
 
@@ -120,15 +121,17 @@ export function autolog(options: AutologOptions): () => void {
         }
       }
       let history: unknown;
+      let callback: ReturnType<typeof mlflowCallback> | undefined;
       // Anything that throws from here on, before or during training, ends a run autolog started FAILED.
       try {
-        const callback = mlflowCallback({
+        callback = mlflowCallback({
           ...callbackOptions,
           run,
           tf,
           model: model as LayersModelLike,
           fitArgs,
           fitKind: kind,
+          trainingData: (kind === 'fit' ? { x: args[0], y: args[1] } : args[0]) as TrainingDataLike,
           ...(fitArgs.callbacks !== undefined
             ? { callbacks: fitArgs.callbacks as NonNullable<MlflowCallbackOptions['callbacks']> }
             : {}),
@@ -144,6 +147,7 @@ export function autolog(options: AutologOptions): () => void {
         }
         history = await training;
       } catch (error) {
+        callback?.stopWatchingDatasets();
         if (ownsRun) {
           try {
             run.setTag(ERROR_TAG, errorTagValue(error));

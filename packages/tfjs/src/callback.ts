@@ -11,6 +11,12 @@ import {
   startRun,
 } from '@mlflow-kit/core';
 import { applyDebugOption, bridgePrototype } from '@mlflow-kit/core/internal';
+import {
+  currentBackend,
+  type DatasetLogging,
+  logDatasets,
+  type TrainingDataLike,
+} from './internal/datasets.js';
 import { findTfjs } from './internal/find-tfjs.js';
 import type { ModelMetrics } from './internal/logged-model.js';
 import { logsToMetrics, logValue, type MetricNames, resolveLogsInPlace } from './internal/logs.js';
@@ -129,6 +135,19 @@ export interface MlflowCallbackOptions extends StartRunOptions {
   tf?: TfjsModuleInfo;
   /** `'fit'` or `'fitDataset'`, when known (autolog passes it). Decides which fit params apply. */
   fitKind?: 'fit' | 'fitDataset';
+  /**
+   * Log the training and validation data as MLflow datasets (the run's "Datasets" in the UI), as Keras
+   * autolog does: the training data as context `train`, `fitArgs.validationData` as `eval`. Each gets
+   * MLflow's digest (the same as Python's for the same numbers), a tensor-spec schema and a profile.
+   * @defaultValue `true`
+   */
+  logDatasets?: boolean;
+  /**
+   * What `fit` trains on, for the `train` dataset: `{ x, y }` as given to `fit(x, y)`, or the
+   * `tf.data.Dataset` given to `fitDataset` (watched while training iterates it, never iterated twice).
+   * `autolog()` passes it for you. Without it only `fitArgs.validationData` is logged.
+   */
+  trainingData?: TrainingDataLike;
 }
 
 const BATCH_KEYS: ReadonlySet<string> = new Set(['batch', 'size']);
@@ -145,6 +164,8 @@ const OWN_OPTIONS = new Set([
   'model',
   'tf',
   'fitKind',
+  'logDatasets',
+  'trainingData',
 ]);
 
 interface Host {
@@ -163,6 +184,7 @@ interface FitState {
   globalBatch: number;
   batchSizeKnown: boolean;
   pending: Promise<unknown>[];
+  datasets: DatasetLogging | undefined;
 }
 
 function isBaseCallback(callback: TfjsCallback): callback is BaseCallbackLike {
@@ -436,6 +458,7 @@ export class MlflowCallback {
 
   private async fail(error: unknown): Promise<void> {
     const state = this.state;
+    state?.datasets?.finish();
     if (!state?.run || !state.ownsRun) return;
     state.ownsRun = false;
     const { run } = state;
@@ -450,6 +473,14 @@ export class MlflowCallback {
     } catch (endError) {
       report('end the run', endError);
     }
+  }
+
+  /**
+   * Stops watching the `tf.data.Dataset`s of the current training, for a `fit` that failed inside tfjs (which
+   * then calls no callback): `autolog` calls it; the datasets seen so far are still logged.
+   */
+  stopWatchingDatasets(): void {
+    this.state?.datasets?.finish();
   }
 
   private async forward(
@@ -486,6 +517,7 @@ export class MlflowCallback {
       globalBatch: 0,
       batchSizeKnown: false,
       pending: [],
+      datasets: undefined,
     };
     this.state = state;
     try {
@@ -525,6 +557,15 @@ export class MlflowCallback {
       if (version) tags['tfjs.version'] = version;
       if (backend) tags['tfjs.backend'] = backend;
       run.setTags(tags);
+      if (this.options.logDatasets ?? true) {
+        const names = model as { inputNames?: string[]; outputNames?: string[] } | undefined;
+        state.datasets = logDatasets(run, this.options.trainingData, this.options.fitArgs?.validationData, {
+          inputs: names?.inputNames,
+          outputs: names?.outputNames,
+          backend: currentBackend(this.options.tf),
+        });
+        state.pending.push(state.datasets.done);
+      }
       if (model && (this.options.logModelSummary ?? true)) {
         // Not awaited here: the upload runs alongside training and is awaited at train end.
         state.pending.push(
@@ -584,6 +625,7 @@ export class MlflowCallback {
     } catch (error) {
       report('log stopped_epoch', error);
     }
+    state.datasets?.finish();
     await Promise.all(state.pending);
     if ((this.options.logModel ?? true) && state.model) {
       try {

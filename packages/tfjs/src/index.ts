@@ -13,6 +13,7 @@ export {
   type ScoringServer,
   type ScoringServerOptions,
 } from './create-scoring-server.js';
+export type { DatasetLike, TensorLike, TrainingDataLike } from './internal/datasets.js';
 export type { ModelMetrics } from './internal/logged-model.js';
 export type { MetricNames } from './internal/logs.js';
 export type { ScoringInputSpec } from './internal/scoring-input.js';

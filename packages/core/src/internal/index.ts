@@ -12,6 +12,7 @@
 export { createRecordingRun } from '../start-run.js';
 export { applyDebugOption } from './apply-debug-option.js';
 export { bridgePrototype } from './bridge-prototype.js';
+export { defaultRunTags } from './default-tags.js';
 export { globalPart } from './global.js';
 export { encodePng } from './png.js';
 export { type TlsConnectOptions, tlsConnectOptions } from './tls.js';

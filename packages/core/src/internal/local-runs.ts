@@ -12,6 +12,7 @@ import {
   statusFromMeta,
 } from './local-format.js';
 import { isErrno, readTextIfExists, writeFileAtomic } from './local-fs.js';
+import { readDatasetInputsSync } from './local-inputs.js';
 import {
   checkLocalKey,
   type LocalLayout,
@@ -55,7 +56,11 @@ async function readRunRecord(runDir: string): Promise<RunRecord> {
     readKeyValues(join(runDir, 'params')),
     readKeyValues(join(runDir, 'tags')),
   ]);
-  return { info: runInfoFromMeta(meta), data: { metrics, params, tags } };
+  return {
+    info: runInfoFromMeta(meta),
+    data: { metrics, params, tags },
+    inputs: { datasetInputs: readDatasetInputsSync(runDir) },
+  };
 }
 
 /** `LocalStore.createRun`. */

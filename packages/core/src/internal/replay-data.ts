@@ -155,6 +155,18 @@ export async function replayArtifacts(context: ReplayContext, plan: RunPlan): Pr
   return sent;
 }
 
+/** The run's dataset inputs, sent again only when they changed since the last replay. Returns whether sent. */
+export async function replayInputs(context: ReplayContext, plan: RunPlan): Promise<boolean> {
+  const { local, state } = plan;
+  const inputs = local.inputs?.datasetInputs ?? [];
+  if (inputs.length === 0) return false;
+  const inputsDigest = digest(inputs);
+  if (state.inputsDigest === inputsDigest) return false;
+  await context.destination.logInputs(state.remoteRunId, inputs);
+  state.inputsDigest = inputsDigest;
+  return true;
+}
+
 /**
  * The run's status and end time, applied last, after all its data, so the server never shows a run
  * ended while part of its data is still to come. Returns whether it was sent.

@@ -11,6 +11,8 @@ export interface RunState {
   paramsDigest?: string;
   tagsDigest?: string;
   finalDigest?: string;
+  /** Digest of the dataset inputs uploaded. */
+  inputsDigest?: string;
   /** Size of each artifact file uploaded. */
   artifacts: Record<string, number>;
 }

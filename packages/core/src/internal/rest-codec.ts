@@ -1,4 +1,5 @@
 import type {
+  DatasetInput,
   Experiment,
   FileInfo,
   KeyValue,
@@ -60,6 +61,55 @@ export interface WireMetric {
 export interface WireRun {
   info?: WireRunInfo;
   data?: { metrics?: WireMetric[]; params?: WireKeyValue[]; tags?: WireKeyValue[] };
+  inputs?: { dataset_inputs?: WireDatasetInput[] };
+}
+
+/** `Dataset` in `service.proto`. */
+export interface WireDataset {
+  name?: string;
+  digest?: string;
+  source_type?: string;
+  source?: string;
+  schema?: string;
+  profile?: string;
+}
+
+/** `DatasetInput` in `service.proto`. */
+export interface WireDatasetInput {
+  tags?: WireKeyValue[];
+  dataset?: WireDataset;
+}
+
+/** A dataset input as `log-inputs` takes it. */
+export function encodeDatasetInput(input: DatasetInput): WireDatasetInput {
+  const { dataset } = input;
+  return {
+    tags: encodeTags(input.tags ?? {}),
+    dataset: {
+      name: dataset.name,
+      digest: dataset.digest,
+      source_type: dataset.sourceType,
+      source: dataset.source,
+      ...(dataset.schema !== undefined ? { schema: dataset.schema } : {}),
+      ...(dataset.profile !== undefined ? { profile: dataset.profile } : {}),
+    },
+  };
+}
+
+/** A dataset input from a response. */
+export function decodeDatasetInput(wire: WireDatasetInput): DatasetInput {
+  const dataset = wire.dataset ?? {};
+  return {
+    tags: decodeTags(wire.tags),
+    dataset: {
+      name: dataset.name ?? '',
+      digest: dataset.digest ?? '',
+      sourceType: dataset.source_type ?? '',
+      source: dataset.source ?? '',
+      schema: dataset.schema,
+      profile: dataset.profile,
+    },
+  };
 }
 
 /** `FileInfo` of the artifact APIs. */
@@ -221,7 +271,11 @@ export function decodeRun(wire: WireRun): RunRecord {
   const info = decodeRunInfo(wire.info ?? {});
   const tags = decodeTags(wire.data?.tags);
   if (!info.runName && tags['mlflow.runName']) info.runName = tags['mlflow.runName'];
-  return { info, data: { metrics, params: decodeTags(wire.data?.params), tags } };
+  return {
+    info,
+    data: { metrics, params: decodeTags(wire.data?.params), tags },
+    inputs: { datasetInputs: (wire.inputs?.dataset_inputs ?? []).map(decodeDatasetInput) },
+  };
 }
 
 /** An artifact listing entry; `prefix` makes a basename relative to the artifact root. */

@@ -10,13 +10,23 @@ import type {
   TrackingStore,
   UpdateRunRequest,
 } from '../store.js';
-import type { Experiment, FileInfo, LogBatch, Metric, Page, RunInfo, RunRecord } from '../types.js';
+import type {
+  DatasetInput,
+  Experiment,
+  FileInfo,
+  LogBatch,
+  Metric,
+  Page,
+  RunInfo,
+  RunRecord,
+} from '../types.js';
 
 interface StoredRun {
   info: RunInfo;
   params: Map<string, string>;
   tags: Map<string, string>;
   metrics: Map<string, Metric[]>;
+  inputs?: Map<string, DatasetInput>;
 }
 
 function apiError(operation: string, status: number, errorCode: string, message: string): MlflowApiError {
@@ -215,6 +225,15 @@ export class MemoryStore implements TrackingStore {
       throw apiError('deleteTag', 404, 'RESOURCE_DOES_NOT_EXIST', `No tag with name: ${key}`);
   }
 
+  async logInputs(runId: string, datasets: DatasetInput[]): Promise<void> {
+    const run = this.activeRun(runId, 'logInputs');
+    run.inputs ??= new Map();
+    for (const input of datasets) {
+      const key = `${input.dataset.name}\u0000${input.dataset.digest}`;
+      if (!run.inputs.has(key)) run.inputs.set(key, structuredClone(input));
+    }
+  }
+
   async getMetricHistory(
     runId: string,
     key: string,
@@ -297,6 +316,7 @@ export class MemoryStore implements TrackingStore {
     return {
       info: structuredClone(run.info),
       data: { metrics, params: Object.fromEntries(run.params), tags: Object.fromEntries(run.tags) },
+      inputs: { datasetInputs: structuredClone([...(run.inputs?.values() ?? [])]) },
     };
   }
 }
