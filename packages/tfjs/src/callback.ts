@@ -1,72 +1,31 @@
-import {
-  diag,
-  getActiveRun,
-  type LogMetricOptions,
-  MlflowConfigError,
-  type ParamValue,
-  type Run,
-  redactText,
-  resolveEnabled,
-  type StartRunOptions,
-  startRun,
-} from '@mlflow-kit/core';
+import { diag, getActiveRun, MlflowConfigError, type Run, resolveEnabled } from '@mlflow-kit/core';
 import { applyDebugOption, bridgePrototype } from '@mlflow-kit/core/internal';
-import {
-  currentBackend,
-  type DatasetLogging,
-  logDatasets,
-  type TrainingDataLike,
-} from './internal/datasets.js';
+import type { MlflowCallbackOptions, TfjsCallback, TfjsModuleInfo } from './internal/callback-options.js';
 import { findTfjs } from './internal/find-tfjs.js';
-import type { ModelMetrics } from './internal/logged-model.js';
-import { logsToMetrics, logValue, type MetricNames, resolveLogsInPlace } from './internal/logs.js';
-import {
-  callbackList,
-  earlyStoppingParams,
-  isEarlyStopping,
-  modelParams,
-  optimizerParams,
-  trainingParams,
-} from './internal/params.js';
-import { type TfjsInfoSource, tfjsBackend, tfjsVersion } from './internal/tfjs-info.js';
+import { FitRecorder, type Host } from './internal/fit-recorder.js';
+import { resolveLogsInPlace } from './internal/logs.js';
+import { callbackList, isEarlyStopping } from './internal/params.js';
 import type {
   BaseCallbackLike,
   CallbackParamsLike,
   CustomCallbackArgsLike,
   EarlyStoppingLike,
-  FitArgsLike,
-  LayersModelLike,
   LogsLike,
 } from './internal/tfjs-types.js';
-import { logModel } from './log-model.js';
 
-/** How often metrics are logged: per epoch only, or per epoch and also every batch / every N batches. */
-export type LogEvery = 'epoch' | 'batch' | number;
+export type {
+  LogEvery,
+  MlflowCallbackOptions,
+  TfjsCallback,
+  TfjsModuleInfo,
+} from './internal/callback-options.js';
+export { ERROR_TAG, errorTagValue } from './internal/fit-recorder.js';
 
-/** A callback tfjs accepts in `fit`/`fitDataset`: a `tf.Callback` (such as `tf.callbacks.earlyStopping()`) or a `CustomCallbackArgs` object. */
-export type TfjsCallback = BaseCallbackLike | CustomCallbackArgsLike;
-
-/** What the `tf` module offers the callback: version and backend for tags, the `EarlyStopping` class to recognise it. */
-export interface TfjsModuleInfo extends TfjsInfoSource {
-  /** `tf.Callback`: the callback extends it, so tfjs hands it the model. */
-  Callback?: { prototype: object };
-  /** `tf.EarlyStopping`, to recognise early stopping by class. */
-  EarlyStopping?: unknown;
-  /** `tf.LayersModel`, to tell whether the model being trained comes from this copy of tfjs. */
-  LayersModel?: { prototype: object };
-  /** `tf.CustomCallback`, to tell whether this copy of tfjs wrapped the callback as a plain object. */
-  CustomCallback?: { prototype: object };
-}
+// The tfjs side of mlflowCallback: a callback tfjs runs either as a `tf.Callback` or as a plain
+// `CustomCallbackArgs` object, the user's callbacks it wraps, and yielding to the event loop. What is recorded
+// of a fit, and when, is the FitRecorder's (internal/fit-recorder.ts).
 
 const MARK = Symbol.for('@mlflow-kit/tfjs/callback');
-
-/** The error tag set on a run that `autolog` or `mlflowCallback` ended FAILED. */
-export const ERROR_TAG = 'mlflow-kit.error';
-
-/** The value of {@link ERROR_TAG} for an error: `Name: message`. */
-export function errorTagValue(error: unknown): string {
-  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
-}
 const YIELD_EVERY_MS = 125;
 /** Whether a value is a callback made by {@link mlflowCallback} (any copy of this package). */
 export function isMlflowCallback(value: unknown): value is MlflowCallback {
@@ -80,168 +39,8 @@ function nextTurn(): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, 0));
 }
 
-/** Options of {@link mlflowCallback}. The {@link StartRunOptions} apply when the callback has to start a run itself. */
-export interface MlflowCallbackOptions extends StartRunOptions {
-  /**
-   * The run to log to. Without it, the callback logs to the active run at train begin, or starts a run (when
-   * tracking is on) that it ends at train end.
-   */
-  run?: Run;
-  /**
-   * `'epoch'` logs every key tfjs reports at epoch end (step = epoch index). `'batch'` or a number `N` also logs
-   * the batch logs every N batches as `batch_<key>` (step = global batch count, counted from 1).
-   * @defaultValue `'epoch'`
-   */
-  logEvery?: LogEvery;
-  /**
-   * How metrics are named. `'tfjs'`: as tfjs reports them (`acc`, `val_acc`, `meanSquaredError`). `'keras'`: as
-   * Keras (and so MLflow's Keras autolog) names them (`accuracy`, `val_accuracy`, `mean_squared_error`), so tfjs
-   * and Keras runs share charts in the MLflow UI. See the package README for the mapping.
-   * @defaultValue `'tfjs'`
-   */
-  metricNames?: MetricNames;
-  /** Log the trained model at train end (see {@link logModel}). @defaultValue `true` */
-  logModel?: boolean;
-  /** Where the model goes in the run's artifacts. @defaultValue `'model'` */
-  artifactPath?: string;
-  /** Register the logged model under this name (needs a tracking server). */
-  registeredModelName?: string;
-  /** Log the model summary as `model_summary.txt`. @defaultValue `true` */
-  logModelSummary?: boolean;
-  /**
-   * Your other callbacks — a list, one `tf.Callback` or one `CustomCallbackArgs` object. They run inside this
-   * callback, so tfjs' own callbacks and plain objects can be mixed, and a `tf.callbacks.earlyStopping()`
-   * among them is logged.
-   */
-  callbacks?: TfjsCallback | TfjsCallback[];
-  /**
-   * The arguments given to `fit`/`fitDataset`. Callbacks only learn epochs, batch size and steps from tfjs;
-   * pass the same object you pass to `fit` to also log `validation_split`, `shuffle`, `class_weight`, ...
-   * (`autolog()` does this for you).
-   */
-  fitArgs?: FitArgsLike;
-  /**
-   * The model to log. tfjs hands callbacks the model being trained; for a `tf.Sequential` that is its inner
-   * functional model, which predicts the same but is saved as a `Model`. Pass the `Sequential` to log it as is.
-   */
-  model?: unknown;
-  /**
-   * The `tf` module your model is built with. The callback is a real `tf.Callback` of it, so it works in any
-   * position of a `callbacks` list and tfjs hands it the model being trained.
-   * @defaultValue the TensorFlow.js already loaded in the program (`@tensorflow/tfjs-node` preferred), else
-   * `@tensorflow/tfjs-node` or `@tensorflow/tfjs` loaded from the working directory; when there is none,
-   * `mlflowCallback` throws a `MlflowConfigError` at once. Pass it when the program loads several copies of tfjs.
-   */
-  tf?: TfjsModuleInfo;
-  /** `'fit'` or `'fitDataset'`, when known (autolog passes it). Decides which fit params apply. */
-  fitKind?: 'fit' | 'fitDataset';
-  /**
-   * Log the training and validation data as MLflow datasets (the run's "Datasets" in the UI), as Keras
-   * autolog does: the training data as context `train`, `fitArgs.validationData` as `eval`. Each gets
-   * MLflow's digest (the same as Python's for the same numbers), a tensor-spec schema and a profile.
-   * @defaultValue `true`
-   */
-  logDatasets?: boolean;
-  /**
-   * What `fit` trains on, for the `train` dataset: `{ x, y }` as given to `fit(x, y)`, or the
-   * `tf.data.Dataset` given to `fitDataset` (watched while training iterates it, never iterated twice).
-   * `autolog()` passes it for you. Without it only `fitArgs.validationData` is logged.
-   */
-  trainingData?: TrainingDataLike;
-}
-
-const BATCH_KEYS: ReadonlySet<string> = new Set(['batch', 'size']);
-const OWN_OPTIONS = new Set([
-  'run',
-  'metricNames',
-  'logEvery',
-  'logModel',
-  'artifactPath',
-  'registeredModelName',
-  'logModelSummary',
-  'callbacks',
-  'fitArgs',
-  'model',
-  'tf',
-  'fitKind',
-  'logDatasets',
-  'trainingData',
-]);
-
-interface Host {
-  model?: unknown;
-  params?: CallbackParamsLike;
-}
-
-interface FitState {
-  run: Run | undefined;
-  ownsRun: boolean;
-  model: LayersModelLike | undefined;
-  epochStart: number;
-  lastEpoch: number;
-  /** The last epoch's metrics, which the logged model carries. */
-  lastMetrics: ModelMetrics | undefined;
-  globalBatch: number;
-  batchSizeKnown: boolean;
-  pending: Promise<unknown>[];
-  datasets: DatasetLogging | undefined;
-}
-
 function isBaseCallback(callback: TfjsCallback): callback is BaseCallbackLike {
   return typeof (callback as BaseCallbackLike).setModel === 'function';
-}
-
-function message(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}
-
-function report(phase: string, error: unknown): void {
-  diag.once(
-    `@mlflow-kit/tfjs:${phase}`,
-    'warn',
-    `mlflowCallback could not ${phase}; training goes on without it: ${message(error)}`,
-  );
-}
-
-/**
- * Logs metrics one key at a time after a refused key, so one bad key does not drop the others. Returns the
- * metrics the run took (the logged model carries only those).
- */
-function logMetricsSafely(
-  run: Run,
-  metrics: Record<string, number>,
-  options: LogMetricOptions,
-): Record<string, number> {
-  try {
-    run.logMetrics(metrics, options);
-    return metrics;
-  } catch {
-    const logged: Record<string, number> = {};
-    for (const [key, value] of Object.entries(metrics)) {
-      try {
-        run.logMetric(key, value, options);
-        logged[key] = value;
-      } catch (error) {
-        report('log a metric', error);
-      }
-    }
-    return logged;
-  }
-}
-
-/** Logs params one call at a time after a conflict, so one changed value does not drop the others. */
-function logParamsSafely(run: Run, params: Record<string, ParamValue>): void {
-  try {
-    run.logParams(params);
-  } catch {
-    for (const [key, value] of Object.entries(params)) {
-      try {
-        run.logParam(key, value);
-      } catch (error) {
-        report(`log param ${redactText(key)}`, error);
-      }
-    }
-  }
 }
 
 /**
@@ -260,12 +59,6 @@ function warnOnOtherCopy(tf: TfjsModuleInfo | undefined, modelOrWrapper: unknown
     'warn',
     'mlflowCallback: the model is built with another copy of TensorFlow.js than the `tf` the callback uses, so tfjs may treat its callbacks list as plain objects (tf.callbacks.earlyStopping then fails with "getMonitorValue is not a function"): pass `{ tf }` from the package your model is built with.',
   );
-}
-
-function modelSummary(model: LayersModelLike): string {
-  const lines: string[] = [];
-  model.summary(undefined, undefined, (line?: unknown) => lines.push(String(line ?? '')));
-  return `${lines.join('\n')}\n`;
 }
 
 /**
@@ -299,7 +92,7 @@ export class MlflowCallback {
   private readonly inner: TfjsCallback[];
   private readonly earlyStopping: EarlyStoppingLike | undefined;
   private readonly every: number;
-  private state: FitState | undefined;
+  private readonly recorder: FitRecorder;
 
   constructor(options: MlflowCallbackOptions = {}) {
     // Found now, synchronously: tfjs decides whether a callbacks list holds real callbacks from its first element.
@@ -341,6 +134,7 @@ export class MlflowCallback {
     this.earlyStopping = candidates.find((callback): callback is EarlyStoppingLike =>
       isEarlyStopping(callback, this.options.tf?.EarlyStopping),
     );
+    this.recorder = new FitRecorder(this.options, this.every, this.earlyStopping);
     // As a tf.Callback the batch hook is always there (see below) and `batchEnd` decides at train time whether
     // a run records. As a plain object it is decided now, because tfjs reads the hooks when fit starts: a batch
     // hook makes tfjs' wrapper read every batch's logs back from the backend, which is worth it only when
@@ -359,7 +153,7 @@ export class MlflowCallback {
     this.onTrainBegin = async function (this: unknown, logs?: LogsLike) {
       const host = hostOf(this);
       if (bridged) warnOnOtherCopy(self.options.tf, host === self ? host.model : host);
-      await self.trainBegin(host);
+      await self.recorder.trainBegin(host);
       await self.guard(async () => {
         for (const callback of self.inner) {
           if (isBaseCallback(callback)) {
@@ -374,12 +168,12 @@ export class MlflowCallback {
       });
     };
     this.onEpochBegin = async function (this: unknown, epoch: number, logs?: LogsLike) {
-      if (self.state) self.state.epochStart = performance.now();
+      self.recorder.epochBegin();
       await self.guard(() => self.forward(hostOf(this), 'onEpochBegin', epoch, logs));
     };
     this.onEpochEnd = async function (this: unknown, epoch: number, logs?: LogsLike) {
       await self.guard(() => self.forward(hostOf(this), 'onEpochEnd', epoch, logs));
-      await self.epochEnd(epoch, logs);
+      await self.recorder.epochEnd(epoch, logs);
     };
     if (this.inner.some((callback) => callback.onBatchBegin)) {
       this.onBatchBegin = async function (this: unknown, batch: number, logs?: LogsLike) {
@@ -391,7 +185,7 @@ export class MlflowCallback {
     if (bridged || logBatches || this.inner.some((callback) => callback.onBatchEnd)) {
       this.onBatchEnd = async function (this: unknown, batch: number, logs?: LogsLike) {
         await self.guard(() => self.forward(hostOf(this), 'onBatchEnd', batch, logs));
-        if (logBatches) await self.batchEnd(logs);
+        if (logBatches) await self.recorder.batchEnd(logs);
         if (bridged && performance.now() - lastYield >= YIELD_EVERY_MS) {
           await nextTurn();
           lastYield = performance.now();
@@ -400,7 +194,7 @@ export class MlflowCallback {
     }
     this.onTrainEnd = async function (this: unknown, logs?: LogsLike) {
       await self.guard(() => self.forward(hostOf(this), 'onTrainEnd', logs));
-      await self.trainEnd(hostOf(this));
+      await self.recorder.trainEnd(hostOf(this));
     };
     const yielders = this.inner.filter(
       (callback): callback is CustomCallbackArgsLike => !isBaseCallback(callback) && !!callback.onYield,
@@ -439,7 +233,7 @@ export class MlflowCallback {
 
   /** The run of the current (or last) `fit`, once training has begun; `undefined` when nothing is recorded. */
   get run(): Run | undefined {
-    return this.state?.run;
+    return this.recorder.run;
   }
 
   /**
@@ -451,27 +245,8 @@ export class MlflowCallback {
     try {
       await body();
     } catch (error) {
-      await this.fail(error);
+      await this.recorder.fail(error);
       throw error;
-    }
-  }
-
-  private async fail(error: unknown): Promise<void> {
-    const state = this.state;
-    state?.datasets?.finish();
-    if (!state?.run || !state.ownsRun) return;
-    state.ownsRun = false;
-    const { run } = state;
-    try {
-      run.setTag(ERROR_TAG, errorTagValue(error));
-    } catch {
-      // The run still ends FAILED below.
-    }
-    await Promise.allSettled(state.pending);
-    try {
-      await run.end({ status: 'FAILED' });
-    } catch (endError) {
-      report('end the run', endError);
     }
   }
 
@@ -480,7 +255,7 @@ export class MlflowCallback {
    * then calls no callback): `autolog` calls it; the datasets seen so far are still logged.
    */
   stopWatchingDatasets(): void {
-    this.state?.datasets?.finish();
+    this.recorder.stopWatchingDatasets();
   }
 
   private async forward(
@@ -504,157 +279,6 @@ export class MlflowCallback {
         await fn.apply(host, args);
       }
     }
-  }
-
-  private async trainBegin(host: Host): Promise<void> {
-    const state: FitState = {
-      run: undefined,
-      ownsRun: false,
-      model: (this.options.model ?? host.model) as LayersModelLike | undefined,
-      epochStart: performance.now(),
-      lastEpoch: -1,
-      lastMetrics: undefined,
-      globalBatch: 0,
-      batchSizeKnown: false,
-      pending: [],
-      datasets: undefined,
-    };
-    this.state = state;
-    try {
-      let run = this.options.run ?? getActiveRun();
-      if (!run && resolveEnabled(this.options).enabled) {
-        run = await startRun(this.startRunOptions());
-        state.ownsRun = run.isRecording;
-      }
-      if (!run?.isRecording) return;
-      state.run = run;
-    } catch (error) {
-      report('start a run', error);
-      return;
-    }
-    const { run } = state;
-    if (!state.model) {
-      diag.once(
-        '@mlflow-kit/tfjs:no-model',
-        'warn',
-        'mlflowCallback does not see the model, so its params, summary and files are not logged: pass `tf` (recommended) or `model` to mlflowCallback.',
-      );
-    }
-    try {
-      const model = state.model;
-      const kind =
-        this.options.fitKind ??
-        (host.params?.batchSize === null || host.params?.batchSize === undefined ? 'fitDataset' : 'fit');
-      const params = trainingParams(kind, this.options.fitArgs, host.params);
-      state.batchSizeKnown = params.batch_size !== undefined;
-      Object.assign(params, optimizerParams(model?.optimizer));
-      if (model) Object.assign(params, modelParams(model));
-      if (this.earlyStopping) Object.assign(params, earlyStoppingParams(this.earlyStopping));
-      logParamsSafely(run, params);
-      const tags: Record<string, string> = {};
-      const version = tfjsVersion(this.options.tf);
-      const backend = tfjsBackend(this.options.tf);
-      if (version) tags['tfjs.version'] = version;
-      if (backend) tags['tfjs.backend'] = backend;
-      run.setTags(tags);
-      if (this.options.logDatasets ?? true) {
-        const names = model as { inputNames?: string[]; outputNames?: string[] } | undefined;
-        state.datasets = logDatasets(run, this.options.trainingData, this.options.fitArgs?.validationData, {
-          inputs: names?.inputNames,
-          outputs: names?.outputNames,
-          backend: currentBackend(this.options.tf),
-        });
-        state.pending.push(state.datasets.done);
-      }
-      if (model && (this.options.logModelSummary ?? true)) {
-        // Not awaited here: the upload runs alongside training and is awaited at train end.
-        state.pending.push(
-          run
-            .logText(modelSummary(model), 'model_summary.txt')
-            .catch((error: unknown) => report('log model_summary.txt', error)),
-        );
-      }
-    } catch (error) {
-      report('log the training params', error);
-    }
-  }
-
-  private async epochEnd(epoch: number, logs?: LogsLike): Promise<void> {
-    const state = this.state;
-    if (!state?.run) return;
-    try {
-      state.lastEpoch = epoch;
-      const metrics = await logsToMetrics(logs, '', undefined, this.options.metricNames);
-      metrics.epoch_duration_seconds = (performance.now() - state.epochStart) / 1000;
-      const timestamp = Date.now();
-      const logged = logMetricsSafely(state.run, metrics, { step: epoch, timestamp });
-      state.lastMetrics = { values: logged, step: epoch, timestamp };
-    } catch (error) {
-      report('log epoch metrics', error);
-    }
-  }
-
-  private async batchEnd(logs?: LogsLike): Promise<void> {
-    const state = this.state;
-    if (!state?.run) return;
-    state.globalBatch++;
-    try {
-      if (!state.batchSizeKnown) {
-        state.batchSizeKnown = true;
-        const size = await logValue(logs?.size);
-        if (size !== undefined) logParamsSafely(state.run, { batch_size: size });
-      }
-      if (state.globalBatch % this.every !== 0) return;
-      logMetricsSafely(state.run, await logsToMetrics(logs, 'batch_', BATCH_KEYS, this.options.metricNames), {
-        step: state.globalBatch,
-      });
-    } catch (error) {
-      report('log batch metrics', error);
-    }
-  }
-
-  private async trainEnd(host: Host): Promise<void> {
-    const state = this.state;
-    if (!state?.run) return;
-    const { run } = state;
-    try {
-      const trained = host.model as LayersModelLike | undefined;
-      if (trained?.stopTraining && state.lastEpoch >= 0) {
-        run.logMetric('stopped_epoch', this.earlyStopping?.stoppedEpoch ?? state.lastEpoch, { step: 0 });
-      }
-    } catch (error) {
-      report('log stopped_epoch', error);
-    }
-    state.datasets?.finish();
-    await Promise.all(state.pending);
-    if ((this.options.logModel ?? true) && state.model) {
-      try {
-        const options = {
-          ...(this.options.registeredModelName !== undefined
-            ? { registeredModelName: this.options.registeredModelName }
-            : {}),
-          ...(this.options.tf ? { tf: this.options.tf } : {}),
-          ...(state.lastMetrics ? { metrics: state.lastMetrics } : {}),
-        };
-        await logModel(run, state.model, this.options.artifactPath ?? 'model', options);
-      } catch (error) {
-        report('log the model', error);
-      }
-    }
-    if (state.ownsRun) {
-      // Inside fit: a run deleted on the server meanwhile is reported, never thrown into training.
-      try {
-        await run.end({ status: 'FINISHED' });
-      } catch (error) {
-        report('end the run', error);
-      }
-    }
-  }
-
-  private startRunOptions(): StartRunOptions {
-    const options: Record<string, unknown> = {};
-    for (const [key, value] of Object.entries(this.options)) if (!OWN_OPTIONS.has(key)) options[key] = value;
-    return options as StartRunOptions;
   }
 }
 
