@@ -39,6 +39,7 @@ export interface DataNames {
 /** The input tag MLflow puts the dataset's role in (`mlflow/utils/mlflow_tags.py` `MLFLOW_DATASET_CONTEXT`). */
 export const DATASET_CONTEXT_TAG = 'mlflow.data.context';
 
+/** Whether a value is a tfjs tensor (of any tfjs copy): it has a shape, a dtype and `data()`. */
 export function isTensor(value: unknown): value is TensorLike {
   return (
     typeof value === 'object' &&
@@ -49,6 +50,7 @@ export function isTensor(value: unknown): value is TensorLike {
   );
 }
 
+/** Whether a value is a `tf.data.Dataset` (of any tfjs copy): it has an `iterator()`. */
 export function isDataset(value: unknown): value is DatasetLike {
   return (
     typeof value === 'object' &&

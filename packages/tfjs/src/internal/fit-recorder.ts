@@ -72,6 +72,7 @@ function message(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
+/** Reports once per phase, through `diag`, that the callback could not do something; training goes on. */
 export function report(phase: string, error: unknown): void {
   diag.once(
     `@mlflow-kit/tfjs:${phase}`,
