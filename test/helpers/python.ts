@@ -14,11 +14,7 @@ import { inject } from 'vitest';
  * `);
  * ```
  */
-export function python<T = unknown>(
-  code: string,
-  env: Record<string, string> = {},
-  timeoutMs = 120_000,
-): Promise<T> {
+export function python<T = unknown>(code: string, env: Record<string, string> = {}): Promise<T> {
   const interpreter = inject('python');
   return new Promise((resolve, reject) => {
     execFile(
@@ -36,7 +32,7 @@ export function python<T = unknown>(
           ...env,
         },
         maxBuffer: 256 * 1024 * 1024,
-        timeout: timeoutMs,
+        timeout: 120_000,
       },
       (error, stdout, stderr) => {
         if (error) {
