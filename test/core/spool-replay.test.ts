@@ -1,7 +1,7 @@
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { closeStores, type Run, startRun } from '@mlflow-kit/core';
+import { closeStores, type Run, setDiagLogger, startRun } from '@mlflow-kit/core';
 import { createFaultProxy, type FaultProxy } from '@mlflow-kit/core/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { python, trackingUri, uniqueName } from '../helpers/python.js';
@@ -87,6 +87,17 @@ function allPoints(value: ReadBack): boolean {
   return KEYS.every((key) => value.keys[key]?.[0] === STEPS);
 }
 
+/** The Python client's ids of the runs of `experiment`, once there is one (waits up to a minute). */
+async function createdRunIds(experiment: string): Promise<string[]> {
+  const runIds = await until(
+    () => runIdByName(experiment),
+    (ids) => ids.length > 0,
+    60_000,
+  );
+  expect(runIds).toHaveLength(1);
+  return runIds;
+}
+
 describe('background replay of the spool', () => {
   it(`server stopped ${OUTAGE_MS / 1000} s mid-run: the replay uploads the spool while the process lives, every point once, FINISHED`, async () => {
     const spoolDir = mkdtempSync(join(spoolRoot, 'outage-'));
@@ -139,12 +150,7 @@ describe('background replay of the spool', () => {
     logSteps(run, 0, STEPS);
     await proxy.start();
     await run.end();
-    const runIds = await until(
-      () => runIdByName(experiment),
-      (ids) => ids.length > 0,
-      60_000,
-    );
-    expect(runIds).toHaveLength(1);
+    const runIds = await createdRunIds(experiment);
     const created = await until(
       () => readBack(runIds[0]!),
       (value) => value.status === 'FINISHED',
@@ -152,4 +158,77 @@ describe('background replay of the spool', () => {
     );
     expect(created).toEqual({ status: 'FINISHED', keys: EVERY_POINT_ONCE });
   }, 300_000);
+
+  it('run started offline, server back mid-run: the probe creates it and uploads while it runs, before end(); every point once, FINISHED', async () => {
+    const experiment = uniqueName('replay-probe');
+    const lines: string[] = [];
+    const record = (message: string): void => {
+      lines.push(message);
+    };
+    setDiagLogger({ error: record, warn: record, info: record, debug: () => undefined }, 'info');
+    await proxy.stop();
+    const spoolDir = mkdtempSync(join(spoolRoot, 'probe-'));
+    const run = await startRun({
+      enabled: true,
+      trackingUri: proxy.uri,
+      experimentName: experiment,
+      spoolDir,
+      exitTimeoutSeconds: 2,
+      startTimeoutSeconds: 1,
+      offlineProbeIntervalSeconds: 1,
+      maxRetries: 1,
+      flushIntervalMs: 200,
+    });
+    try {
+      // Fewer points than the other tests: this one is about when they arrive, not how many.
+      const steps = 1000;
+      const half = steps / 2;
+      logSteps(run, 0, half);
+      // While the server is down, the probe tries in the background and the spool keeps everything.
+      await new Promise((resolve) => setTimeout(resolve, 3000));
+      expect(spooledPoints(spoolDir)).toBe(half * KEYS.length);
+      expect(await runIdByName(experiment)).toEqual([]);
+
+      await proxy.start();
+      const remoteRunId = (await createdRunIds(experiment))[0]!;
+      const firstHalf = Object.fromEntries(KEYS.map((key) => [key, [half, half]]));
+      const everyStep = Object.fromEntries(KEYS.map((key) => [key, [steps, steps]]));
+      expect(
+        await until(
+          () => readBack(remoteRunId),
+          (value) => KEYS.every((key) => value.keys[key]?.[0] === half),
+          120_000,
+        ),
+      ).toEqual({ status: 'RUNNING', keys: firstHalf });
+      // The user is told where the run is: its server id, next to the local one.
+      const told = await until(
+        async () => lines.filter((line) => line.includes('answers again')),
+        (found) => found.length > 0,
+        10_000,
+      );
+      expect(told).toHaveLength(1);
+      expect(told[0]).toContain(remoteRunId);
+      expect(told[0]).toContain(run.runId);
+
+      // What the run logs from now on reaches the server before end(), through the same run.
+      logSteps(run, half, steps);
+      expect(
+        await until(
+          () => readBack(remoteRunId),
+          (value) => KEYS.every((key) => value.keys[key]?.[0] === steps),
+          120_000,
+        ),
+      ).toEqual({ status: 'RUNNING', keys: everyStep });
+      await run.end();
+      const ended = await until(
+        () => readBack(remoteRunId),
+        (value) => value.status === 'FINISHED',
+        60_000,
+      );
+      expect(ended).toEqual({ status: 'FINISHED', keys: everyStep });
+      expect(await runIdByName(experiment)).toEqual([remoteRunId]);
+    } finally {
+      setDiagLogger(undefined);
+    }
+  }, 400_000);
 });

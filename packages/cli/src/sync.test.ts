@@ -62,6 +62,10 @@ describe('syncLocalRuns', () => {
       expect(line).toMatch(/^sync \[[#.]+\] +\d+% .* points\/s · ETA .*\n$/);
     expect(lines.at(-1)).toMatch(/100% 1,500\/1,500 points · 1\/1 runs · 0 artifacts/);
     expect(formatSyncSummary(summary)).toMatch(/1 created, 0 resumed, 0 unchanged, 0 failed/);
+    // The server's id of the created run, next to the local one.
+    const remoteRunId = summary.runs[0]?.remoteRunId;
+    expect(remoteRunId).toBeTruthy();
+    expect(formatSyncSummary(summary)).toContain(`+ unit-sync/only: local ${runId} → run ${remoteRunId}`);
   });
 
   it('explains what to pass for a missing store or a destination that is not a server', async () => {

@@ -69,6 +69,12 @@ export function formatSyncSummary(summary: SyncSummary): string {
   for (const run of summary.runs) {
     if (run.outcome === 'failed')
       lines.push(`  ✗ ${run.experimentName}/${run.runName} (${run.localRunId}): ${run.error ?? 'failed'}`);
+    // The server gives a created run its own id: say which local run it is (also in its
+    // mlflow-kit.sync.sourceRunId tag).
+    else if (run.outcome === 'created')
+      lines.push(
+        `  + ${run.experimentName}/${run.runName}: local ${run.localRunId} → run ${run.remoteRunId}`,
+      );
   }
   return lines.join('\n');
 }

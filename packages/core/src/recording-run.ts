@@ -6,6 +6,7 @@ import { MlflowApiError, MlflowKitError, MlflowRunDeletedError, MlflowValidation
 import { inBackground } from './internal/background.js';
 import { toJsonValue } from './internal/json-value.js';
 import { untrackRun } from './internal/lifecycle.js';
+import { OfflineProbe } from './internal/offline-probe.js';
 import { encodePng, isPng } from './internal/png.js';
 import { replaySpoolRun } from './internal/spool-replay.js';
 import { defaultRedactor, type Redactor, redactorFor } from './redact.js';
@@ -83,6 +84,11 @@ export interface RecordingRunOptions extends RunLoggerOptions {
   redactor?: Redactor | false;
   /** Where the run's data goes when the server cannot take it. */
   spool?: RunSpool | undefined;
+  /**
+   * For a run started offline: milliseconds between tries of the server, which upload the spool once it
+   * answers; `0` never tries before `end()`. @defaultValue `30000`
+   */
+  offlineProbeIntervalMs?: number;
 }
 
 interface InputsJob {
@@ -168,6 +174,24 @@ export class RecordingRun implements Run {
     this.logger = new RunLogger(store, info.runId, { ...options, artifactUri: info.artifactUri });
     this.spool = options.spool;
     this.offline = (options.offline ?? false) && this.spool !== undefined;
+    const probeMs = options.offlineProbeIntervalMs ?? 30_000;
+    if (this.offline && this.spool && probeMs > 0) {
+      const probe = new OfflineProbe(store, this.spool, {
+        intervalMs: probeMs,
+        onCreated: (remoteRunId) => {
+          const say = (url: string | undefined): void =>
+            diag.warn(
+              `${store.trackingUri} answers again: run ${info.runName} (local id ${info.runId}) is on the server as run ${remoteRunId}${url ? ` (${url})` : ''}; what it logs is uploaded from the spool until it ends.`,
+            );
+          inBackground(() => store.getRun(remoteRunId)).then(
+            (record) => say(store.runUrl(record.info.experimentId, remoteRunId)),
+            () => say(undefined),
+          );
+        },
+      });
+      probe.start();
+      this.endHooks.push(() => probe.stop());
+    }
     this.redactor = options.redactor ?? defaultRedactor;
     if (this.redactor === false) {
       diag.warn(

@@ -152,6 +152,13 @@ export interface StartRunOptions extends TrackingOptions {
    */
   startTimeoutSeconds?: number;
   /**
+   * For a run started offline, seconds between tries of the server; once it answers, the run is created
+   * there and its spool uploaded, and then again every interval (at least) until the run ends. `0` leaves
+   * it all to `end()` and `mlflow-kit sync`. Falls back to `MLFLOW_KIT_OFFLINE_PROBE_INTERVAL`.
+   * @defaultValue `30`
+   */
+  offlineProbeIntervalSeconds?: number;
+  /**
    * Directory of the spool: where data goes that the server cannot take. Falls back to
    * `MLFLOW_KIT_SPOOL_DIR`. @defaultValue `~/.cache/mlflow-kit/spool`
    */

@@ -7,7 +7,7 @@ import { applyDebugOption } from './internal/apply-debug-option.js';
 import { defaultRunTags } from './internal/default-tags.js';
 import { trackOpenRun } from './internal/lifecycle.js';
 import { generateRunName } from './internal/local-format.js';
-import { exitTimeoutMs, startTimeoutMs } from './internal/spool-settings.js';
+import { exitTimeoutMs, offlineProbeIntervalMs, startTimeoutMs } from './internal/spool-settings.js';
 import { getStore } from './internal/store-factory.js';
 import { resolveSystemMetrics, type SystemMetricsSettings } from './internal/system-metrics-settings.js';
 import { NOOP_RUN } from './noop-run.js';
@@ -159,6 +159,7 @@ export async function createRecordingRun(
   const flushTimeoutMs = exitTimeoutMs(options.exitTimeoutSeconds, env);
   const systemMetrics = resolveSystemMetrics(options, env);
   const startTimeout = startTimeoutMs(options.startTimeoutSeconds, env);
+  const offlineProbeMs = offlineProbeIntervalMs(options.offlineProbeIntervalSeconds, env);
   const store = options.store ?? (await getStore(settings));
   const spoolDir = store.kind === 'rest' ? resolveSpoolDir(options.spoolDir, env) : undefined;
   const active = getActiveRun();
@@ -216,16 +217,10 @@ export async function createRecordingRun(
   }
 
   if (placement === undefined && spoolDir) {
-    const { run, spool } = startOffline(
-      store,
-      spoolDir,
-      options,
-      env,
-      resumeId,
-      tags,
-      startTime,
-      loggerOptions,
-    );
+    const { run, spool } = startOffline(store, spoolDir, options, env, resumeId, tags, startTime, {
+      ...loggerOptions,
+      offlineProbeIntervalMs: offlineProbeMs,
+    });
     // The server may still answer the first calls: then the spooled run belongs to the run created there.
     placing.then(
       (late) => spool.adoptRemote(late.info.runId, late.info.experimentId),
@@ -296,7 +291,7 @@ function startOffline(
   resumeId: string | undefined,
   tags: Record<string, string>,
   startTime: number,
-  loggerOptions: { flushTimeoutMs: number },
+  loggerOptions: { flushTimeoutMs: number; offlineProbeIntervalMs: number },
 ): { run: RecordingRun; spool: RunSpool } {
   const localRunId = resumeId ?? randomUUID().replace(/-/g, '');
   const experimentName =

@@ -36,3 +36,11 @@ export function exitTimeoutMs(option?: number, env: Env = process.env): number {
 export function startTimeoutMs(option?: number, env: Env = process.env): number {
   return seconds(option, 'startTimeoutSeconds', 'MLFLOW_KIT_START_TIMEOUT', env, 5);
 }
+
+/**
+ * How often a run started offline tries the server, to upload its spool once it answers: the option, else
+ * `MLFLOW_KIT_OFFLINE_PROBE_INTERVAL` (seconds), else 30 s; `0` waits for `end()`.
+ */
+export function offlineProbeIntervalMs(option?: number, env: Env = process.env): number {
+  return seconds(option, 'offlineProbeIntervalSeconds', 'MLFLOW_KIT_OFFLINE_PROBE_INTERVAL', env, 30);
+}
