@@ -70,7 +70,14 @@ if (existsSync(latestJson)) {
       figures,
     };
 }
-for (const [name, figures] of Object.entries(results)) sections[name] = { date, machine, figures };
+// A partial ingest run (BENCH_INGEST_PARTS) adds its rows to that section's others.
+const partial = (name: string): boolean => name === 'ingest' && process.env.BENCH_INGEST_PARTS !== undefined;
+for (const [name, figures] of Object.entries(results))
+  sections[name] = {
+    date,
+    machine,
+    figures: partial(name) ? { ...sections[name]?.figures, ...figures } : figures,
+  };
 
 const lines = [`# mlflow-kit benchmarks`, '', `Last run ${date} on ${machine}`, ''];
 for (const [name, section] of Object.entries(sections)) {
