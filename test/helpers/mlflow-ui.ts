@@ -49,8 +49,13 @@ export interface UiView {
 
 /** Options of {@link MlflowUi.view}. */
 export interface ViewOptions {
-  /** Texts to wait for; the view fails with the text it saw when one is missing after `timeoutMs`. */
-  waitFor: string[];
+  /**
+   * Texts (or patterns of the visible text) to wait for; the view fails with the text it saw when one is missing
+   * after `timeoutMs`.
+   */
+  waitFor: (string | RegExp)[];
+  /** Scrolls the first element showing this text into view before the screenshot. @defaultValue no scrolling */
+  scrollTo?: string;
   /** Saves a full-page screenshot as `<SCREENSHOT_DIR>/<screenshot>.png`. @defaultValue no screenshot */
   screenshot?: string;
   /** @defaultValue 30000 */
@@ -95,16 +100,19 @@ export class MlflowUi {
       // What the user sees: rendered text, not hidden nodes.
       // biome-ignore lint/performance/useDomNodeTextContent: the check is about the rendered page
       text = await page.innerText('body');
-      const missing = options.waitFor.filter((wanted) => !text.includes(wanted));
+      const missing = options.waitFor.filter((wanted) =>
+        typeof wanted === 'string' ? !text.includes(wanted) : !wanted.test(text),
+      );
       if (missing.length === 0) break;
       if (Date.now() > deadline) {
         if (options.screenshot) await this.#shoot(`${options.screenshot}-failed`);
         throw new Error(
-          `The MLflow UI at ${url} did not show ${JSON.stringify(missing)}; it showed:\n${text}`,
+          `The MLflow UI at ${url} did not show ${missing.map(String).join(', ')}; it showed:\n${text}`,
         );
       }
       await page.waitForTimeout(250);
     }
+    if (options.scrollTo) await page.getByText(options.scrollTo).first().scrollIntoViewIfNeeded();
     if (options.screenshot) await this.#shoot(options.screenshot);
     const links = [...(await page.content()).matchAll(/href="([^"]*)"/g)].map((match) =>
       (match[1] ?? '').replaceAll('&amp;', '&'),

@@ -112,6 +112,7 @@ describe('the official MLflow 3 UI (headless Chromium) shows a tfjs run as it sh
     const base = `${trackingUri()}/#/experiments/${seen.experimentId}`;
     const runPage = await ui.view(`${base}/runs/${runId}`, {
       waitFor: ['Logged models (1)', 'Ready'],
+      scrollTo: 'Logged models (1)',
       screenshot: 'rest-run-page',
     });
     expect(runPage.text).not.toMatch(/Logged models\s*\n\s*—/);
@@ -124,7 +125,8 @@ describe('the official MLflow 3 UI (headless Chromium) shows a tfjs run as it sh
     expect(modelsTab.links).toContain(`#/experiments/${seen.experimentId}/models/${modelId}`);
 
     const systemTab = await ui.view(`${base}/runs/${runId}/system-metrics`, {
-      waitFor: ['cpu_utilization_percentage', 'system_memory_usage_megabytes'],
+      // A chart shows its latest value once its points are loaded.
+      waitFor: [/cpu_utilization_percentage\n\d/, /system_memory_usage_megabytes\n\d/],
       screenshot: 'rest-system-metrics-tab',
     });
     expect(systemTab.text).not.toContain('No metrics');
@@ -149,6 +151,7 @@ describe('the official MLflow 3 UI (headless Chromium) shows a tfjs run as it sh
       const base = `${server.uri}/#/experiments/${seen.experimentId}`;
       const runPage = await ui.view(`${base}/runs/${runId}`, {
         waitFor: ['Logged models (1)', 'Ready'],
+        scrollTo: 'Logged models (1)',
         screenshot: 'local-run-page',
       });
       expect(runPage.links).toContain(`#/experiments/${seen.experimentId}/models/${modelId}`);
@@ -157,7 +160,7 @@ describe('the official MLflow 3 UI (headless Chromium) shows a tfjs run as it sh
         screenshot: 'local-models-tab',
       });
       await ui.view(`${base}/runs/${runId}/system-metrics`, {
-        waitFor: ['cpu_utilization_percentage'],
+        waitFor: [/cpu_utilization_percentage\n\d/],
         screenshot: 'local-system-metrics-tab',
       });
     });
