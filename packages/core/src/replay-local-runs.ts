@@ -10,6 +10,7 @@ import {
   replayMetrics,
   replayParamsAndTags,
 } from './internal/replay-data.js';
+import { replayLoggedModels } from './internal/replay-logged-models.js';
 import {
   listLocalRuns,
   planRun,
@@ -127,6 +128,7 @@ async function replayRun(context: ReplayContext, plan: RunPlan): Promise<void> {
     const sentMetrics = await replayMetrics(context, plan);
     const sentArtifacts = await replayArtifacts(context, plan);
     const sentInputs = await replayInputs(context, plan);
+    const sentModels = await replayLoggedModels(context, plan);
     const sentEnd = await replayEndStatus(context, plan);
     const changed =
       plan.outcome !== 'unchanged' ||
@@ -134,6 +136,7 @@ async function replayRun(context: ReplayContext, plan: RunPlan): Promise<void> {
       sentMetrics ||
       sentArtifacts ||
       sentInputs ||
+      sentModels ||
       sentEnd;
     result.outcome = plan.outcome === 'created' ? 'created' : changed ? 'resumed' : 'unchanged';
   } catch (error) {

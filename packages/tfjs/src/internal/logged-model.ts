@@ -7,10 +7,10 @@ import {
   type Run,
   type TrackingStore,
 } from '@mlflow-kit/core';
-
-/** MLflow's batch size for logged-model params (`_MLFLOW_CREATE_LOGGED_MODEL_PARAMS_BATCH_SIZE`). */
-const PARAMS_PER_CALL = 100;
-const METRICS_PER_CALL = 1000;
+import {
+  LOGGED_MODEL_METRICS_PER_CALL as METRICS_PER_CALL,
+  LOGGED_MODEL_PARAMS_PER_CALL as PARAMS_PER_CALL,
+} from '@mlflow-kit/core/internal';
 
 /** The final metrics a logged model carries: values at one step, with the time they were logged. */
 export interface ModelMetrics {
