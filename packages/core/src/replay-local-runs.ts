@@ -10,6 +10,7 @@ import {
   replayMetrics,
   replayParamsAndTags,
 } from './internal/replay-data.js';
+import { replayLoggedModels } from './internal/replay-logged-models.js';
 import {
   listLocalRuns,
   planRun,
@@ -127,6 +128,7 @@ async function replayRun(context: ReplayContext, plan: RunPlan): Promise<void> {
     const sentMetrics = await replayMetrics(context, plan);
     const sentArtifacts = await replayArtifacts(context, plan);
     const sentInputs = await replayInputs(context, plan);
+    const sentModels = await replayLoggedModels(context, plan);
     const sentEnd = await replayEndStatus(context, plan);
     const changed =
       plan.outcome !== 'unchanged' ||
@@ -134,6 +136,7 @@ async function replayRun(context: ReplayContext, plan: RunPlan): Promise<void> {
       sentMetrics ||
       sentArtifacts ||
       sentInputs ||
+      sentModels ||
       sentEnd;
     result.outcome = plan.outcome === 'created' ? 'created' : changed ? 'resumed' : 'unchanged';
   } catch (error) {
@@ -233,8 +236,9 @@ async function replayUnderLock(context: ReplayContext, options: ReplayOptions): 
 /**
  * Uploads the runs of a local store (MLflow's FileStore layout, as the local store and the spool write
  * it) to a tracking server: experiments by name, run names, start and end times, status, params, every
- * metric point with its step and timestamp, tags, artifacts, and nested runs with their parents remapped
- * to the server's ids. The end status is applied last, after the run's data. `mlflow-kit sync` is this
+ * metric point with its step and timestamp, tags, artifacts, dataset inputs, the MLflow 3 logged models the
+ * run produced (as the server's own, linked to the run), and nested runs with their parents remapped to the
+ * server's ids. The end status is applied last, after the run's data. `mlflow-kit sync` is this
  * function with a progress bar.
  *
  * It is idempotent and resumable. What was uploaded is recorded in `<store>/.mlflow-kit-sync-<hash>.json`

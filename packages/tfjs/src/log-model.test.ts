@@ -113,6 +113,42 @@ describeBackends('logModel and loadModel', () => {
     }
   });
 
+  it("names models kept as run artifacts in the run's mlflow.log-model.history tag, one entry per path, as MLflow 2 does", async () => {
+    const store = createMemoryStore();
+    const run = await startRun({ enabled: true, store });
+    const model = smallClassifier();
+    const first = await logModel(run, model, 'model', { tf });
+    await logModel(run, model, 'model', { tf });
+    const other = await logModel(run, model, 'checkpoints/best', { tf });
+    await run.end();
+    const history = JSON.parse((await store.getRun(run.runId)).data.tags['mlflow.log-model.history']!);
+    expect(history.map((entry: { artifact_path: string }) => entry.artifact_path)).toEqual([
+      'model',
+      'checkpoints/best',
+    ]);
+    expect(history[1]).toMatchObject({
+      run_id: run.runId,
+      model_uuid: other?.modelUuid,
+      flavors: { tfjs: { format: 'layers-model', model_file: 'model.json' } },
+    });
+    expect(history[0].model_uuid).not.toBe(first?.modelUuid);
+    expect(history[1].utc_time_created).toMatch(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{6}$/);
+  });
+
+  it('keeps the newest entries of mlflow.log-model.history within 5000 characters', async () => {
+    const store = createMemoryStore();
+    const run = await startRun({ enabled: true, store });
+    const model = smallClassifier();
+    for (let index = 0; index < 20; index++) await logModel(run, model, `model-${index}`, { tf });
+    await run.end();
+    const tag = (await store.getRun(run.runId)).data.tags['mlflow.log-model.history']!;
+    expect(tag.length).toBeLessThanOrEqual(5000);
+    const paths = JSON.parse(tag).map((entry: { artifact_path: string }) => entry.artifact_path);
+    expect(paths.length).toBeGreaterThan(1);
+    expect(paths.at(-1)).toBe('model-19');
+    expect(paths).not.toContain('model-0');
+  });
+
   it('splits large weights into 4 MB shards that load back', async () => {
     const store = createMemoryStore();
     const run = await startRun({ enabled: true, store });

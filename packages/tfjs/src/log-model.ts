@@ -8,6 +8,7 @@ import {
   type Run,
   type TrackingStore,
 } from '@mlflow-kit/core';
+import { recordModelHistory } from './internal/log-model-history.js';
 import {
   createRunLoggedModel,
   loggedModelName,
@@ -15,6 +16,7 @@ import {
   uploadLoggedModel,
 } from './internal/logged-model.js';
 import {
+  logModelHistoryEntry,
   mlmodelYaml,
   modelSignature,
   saveModelToMemory,
@@ -125,12 +127,14 @@ async function ensureRegisteredModel(
  * works with `@tensorflow/tfjs` and `@tensorflow/tfjs-node` alike) as `model.json` plus weight shards, with an
  * `MLmodel` file declaring a `tfjs` flavor and the input/output signature.
  *
- * On an MLflow 3 server the model becomes a logged model named `artifactPath`, as Python's `log_model` makes
- * one: it carries the run's params and final metrics, the run lists it among its outputs, the experiment's
+ * On an MLflow 3 server and in the local store the model becomes a logged model named `artifactPath`, as
+ * Python's `log_model` makes one: it carries the run's params, final metrics and source tags (the UI's
+ * "Logged from"), the run lists it among its outputs (the run page's "Logged models"), the experiment's
  * Models tab shows it, and its files go to its own artifact root; it is finalized `LOGGED_MODEL_READY`, or
- * `LOGGED_MODEL_UPLOAD_FAILED` when an upload fails. Elsewhere (the local store, a server before MLflow 3,
- * which answers 404, or a server out of reach) the files go under `artifactPath` in the run's artifacts,
- * through the run's queue and spool. With `registeredModelName` it also registers a model version (from
+ * `LOGGED_MODEL_UPLOAD_FAILED` when an upload fails. Elsewhere (a server before MLflow 3, which answers 404,
+ * or a server out of reach) the files go under `artifactPath` in the run's artifacts, through the run's queue
+ * and spool, and the run tag `mlflow.log-model.history` names the model, as MLflow 2's `log_model` does, so
+ * the UI still lists it. With `registeredModelName` it also registers a model version (from
  * `models:/<model_id>`, as the UI's "Register model" does) and waits until it is READY.
  *
  * Resolves to `undefined` for a run that does not record (tracking off).
@@ -167,19 +171,18 @@ export async function logModel(
   const logged = await createRunLoggedModel(run, store, loggedModelName(path), options.metrics);
   const modelUuid = logged?.model.modelId ?? globalThis.crypto.randomUUID().replaceAll('-', '');
   const modelClass = typeof layersModel.getClassName === 'function' ? layersModel.getClassName() : undefined;
-  const mlmodel = new TextEncoder().encode(
-    mlmodelYaml({
-      runId: run.runId,
-      artifactPath: logged?.model.artifactUri ?? path,
-      modelUuid,
-      modelId: logged?.model.modelId,
-      tfjsVersion: tfjsVersion(options.tf) ?? versionFromGeneratedBy(artifacts.generatedBy),
-      backend: tfjsBackend(options.tf),
-      modelClass,
-      signature: modelSignature(layersModel),
-      created: new Date(),
-    }),
-  );
+  const mlmodelInfo = {
+    runId: run.runId,
+    artifactPath: logged?.model.artifactUri ?? path,
+    modelUuid,
+    modelId: logged?.model.modelId,
+    tfjsVersion: tfjsVersion(options.tf) ?? versionFromGeneratedBy(artifacts.generatedBy),
+    backend: tfjsBackend(options.tf),
+    modelClass,
+    signature: modelSignature(layersModel),
+    created: new Date(),
+  };
+  const mlmodel = new TextEncoder().encode(mlmodelYaml(mlmodelInfo));
   let info: ModelInfo;
   if (logged) {
     await uploadLoggedModel(store, logged.models, logged.model, [...files], mlmodel);
@@ -193,6 +196,8 @@ export async function logModel(
     };
   } else {
     await logFiles(run, path, [...files], mlmodel);
+    // Without a logged model, the UI finds the model through this tag, as for a model logged by MLflow 2.
+    recordModelHistory(run, logModelHistoryEntry(mlmodelInfo));
     info = {
       modelUri: `runs:/${run.runId}/${path}`,
       runId: run.runId,

@@ -14,5 +14,6 @@ export { applyDebugOption } from './apply-debug-option.js';
 export { bridgePrototype } from './bridge-prototype.js';
 export { defaultRunTags } from './default-tags.js';
 export { globalPart } from './global.js';
+export { LOGGED_MODEL_METRICS_PER_CALL, LOGGED_MODEL_PARAMS_PER_CALL } from './logged-model-limits.js';
 export { encodePng } from './png.js';
 export { type TlsConnectOptions, tlsConnectOptions } from './tls.js';

@@ -4,6 +4,7 @@ import type { KeyValue, LogBatch, Metric } from '../types.js';
 import { LIMITS } from '../validation.js';
 import { chunkBatch } from './log-batch-chunks.js';
 import {
+  countArtifactUpload,
   listFilesRecursively,
   metricHistory,
   metricPoints,
@@ -131,7 +132,7 @@ function pointId(point: Metric): string {
 
 /** The artifact files of a run whose size differs from what was uploaded. Returns whether anything was sent. */
 export async function replayArtifacts(context: ReplayContext, plan: RunPlan): Promise<boolean> {
-  const { local, state, result } = plan;
+  const { local, state } = plan;
   const localArtifactUri = local.info.artifactUri;
   if (!localArtifactUri) return false;
   let sent = false;
@@ -144,13 +145,8 @@ export async function replayArtifacts(context: ReplayContext, plan: RunPlan): Pr
       : { bytes: await context.source.downloadArtifact(localArtifactUri, path) };
     await context.destination.uploadArtifact(remoteArtifactUri, path, artifactSource);
     state.artifacts[path] = size;
-    context.summary.artifactsUploaded++;
-    context.summary.artifactBytesUploaded += size;
-    result.artifactsUploaded++;
-    context.progress.artifactsDone++;
     sent = true;
-    await context.state.save();
-    context.report();
+    await countArtifactUpload(context, plan, size);
   }
   return sent;
 }

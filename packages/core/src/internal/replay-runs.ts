@@ -249,6 +249,20 @@ async function resolveCopy(
   return copy;
 }
 
+/** Counts one uploaded artifact file in the summary, the run's result and the progress, and saves the state. */
+export async function countArtifactUpload(
+  context: ReplayContext,
+  plan: RunPlan,
+  size: number,
+): Promise<void> {
+  context.summary.artifactsUploaded++;
+  context.summary.artifactBytesUploaded += size;
+  plan.result.artifactsUploaded++;
+  context.progress.artifactsDone++;
+  await context.state.save();
+  context.report();
+}
+
 /** The artifact files under a root, recursively, with their sizes. */
 export async function listFilesRecursively(
   store: TrackingStore,

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { readTextIfExists, writeFileAtomic } from './local-fs.js';
+import type { LoggedModelState } from './replay-logged-models.js';
 
 /** What was uploaded of one local run. */
 export interface RunState {
@@ -15,6 +16,8 @@ export interface RunState {
   inputsDigest?: string;
   /** Size of each artifact file uploaded. */
   artifacts: Record<string, number>;
+  /** The run's MLflow 3 logged models uploaded, by local model id. */
+  models?: Record<string, LoggedModelState>;
 }
 
 /** The state file of a replay from one local store to one destination. */

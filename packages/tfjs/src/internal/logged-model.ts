@@ -7,10 +7,10 @@ import {
   type Run,
   type TrackingStore,
 } from '@mlflow-kit/core';
-
-/** MLflow's batch size for logged-model params (`_MLFLOW_CREATE_LOGGED_MODEL_PARAMS_BATCH_SIZE`). */
-const PARAMS_PER_CALL = 100;
-const METRICS_PER_CALL = 1000;
+import {
+  LOGGED_MODEL_METRICS_PER_CALL as METRICS_PER_CALL,
+  LOGGED_MODEL_PARAMS_PER_CALL as PARAMS_PER_CALL,
+} from '@mlflow-kit/core/internal';
 
 /** The final metrics a logged model carries: values at one step, with the time they were logged. */
 export interface ModelMetrics {
@@ -67,10 +67,20 @@ async function latestPoints(store: TrackingStore, runId: string, keys: string[])
 }
 
 /**
- * Creates an MLflow 3 logged model for a run, as Python's `Model.log` does: the run's params become the
- * model's, the run records it as an output, and the final metrics are linked to it by `model_id`.
- * Resolves to `undefined` when the store has no logged models (the local store, a server before MLflow 3)
- * or the server cannot be reached: the caller then logs the model as run artifacts.
+ * The run's tags that say where it was logged from (`mlflow.user`, `mlflow.source.*`): Python's `Model.log`
+ * gives them to the logged model (`context_registry.resolve_tags()`), and the UI's "Logged from" shows them.
+ */
+function sourceTags(tags: Record<string, string>): Record<string, string> {
+  return Object.fromEntries(
+    Object.entries(tags).filter(([key]) => key === 'mlflow.user' || key.startsWith('mlflow.source.')),
+  );
+}
+
+/**
+ * Creates an MLflow 3 logged model for a run, as Python's `Model.log` does: the run's params and source tags
+ * become the model's, the run records it as an output, and the final metrics are linked to it by `model_id`.
+ * Resolves to `undefined` when the store has no logged models (a server before MLflow 3) or the server cannot
+ * be reached: the caller then logs the model as run artifacts.
  */
 export async function createRunLoggedModel(
   run: Run,
@@ -83,10 +93,12 @@ export async function createRunLoggedModel(
   await run.flush();
   let params: Record<string, string> = {};
   let latest: Record<string, number> = {};
+  let tags: Record<string, string> = {};
   try {
     const record = await store.getRun(run.runId);
     params = record.data.params;
     latest = record.data.metrics;
+    tags = sourceTags(record.data.tags);
   } catch (error) {
     if (!fallsBack(error)) throw error;
     diag.warn(
@@ -103,6 +115,7 @@ export async function createRunLoggedModel(
       sourceRunId: run.runId,
       modelType: 'tfjs',
       params: Object.fromEntries(first),
+      tags,
     });
   } catch (error) {
     if (!fallsBack(error)) throw error;

@@ -5,7 +5,7 @@ import type {
   SymbolicTensorLike,
   WeightSpecLike,
 } from './tfjs-types.js';
-import { toYaml } from './yaml.js';
+import { toYaml, type YamlValue } from './yaml.js';
 
 /** The file name of the model topology and weights manifest, as tfjs writes it. */
 export const MODEL_FILE = 'model.json';
@@ -163,26 +163,45 @@ export interface MlmodelInfo {
   created: Date;
 }
 
+/** The `flavors` of a tfjs model's `MLmodel` file. */
+function mlmodelFlavors(info: MlmodelInfo): { [flavor: string]: { [key: string]: YamlValue | undefined } } {
+  return {
+    tfjs: {
+      tfjs_version: info.tfjsVersion ?? 'unknown',
+      format: 'layers-model',
+      model_file: MODEL_FILE,
+      model_class: info.modelClass,
+      backend: info.backend,
+      code: null,
+    },
+  };
+}
+
 /** The `MLmodel` file of a tfjs model: a `tfjs` flavor, the run, the signature. */
 export function mlmodelYaml(info: MlmodelInfo): string {
   return toYaml({
     artifact_path: info.artifactPath,
-    flavors: {
-      tfjs: {
-        tfjs_version: info.tfjsVersion ?? 'unknown',
-        format: 'layers-model',
-        model_file: MODEL_FILE,
-        model_class: info.modelClass,
-        backend: info.backend,
-        code: null,
-      },
-    },
+    flavors: mlmodelFlavors(info),
     model_uuid: info.modelUuid,
     ...(info.modelId ? { model_id: info.modelId } : {}),
     run_id: info.runId,
     utc_time_created: pythonUtcTime(info.created),
     signature: info.signature,
   });
+}
+
+/**
+ * One entry of the run tag `mlflow.log-model.history`, as MLflow's `Model.get_tags_dict` makes it: the run, the
+ * time, the artifact path, the model's uuid and its flavors (without the signature).
+ */
+export function logModelHistoryEntry(info: MlmodelInfo): { [key: string]: YamlValue | undefined } {
+  return {
+    run_id: info.runId,
+    artifact_path: info.artifactPath,
+    utc_time_created: pythonUtcTime(info.created),
+    model_uuid: info.modelUuid,
+    flavors: mlmodelFlavors(info),
+  };
 }
 
 /** The `model_file` declared by an `MLmodel` file's `tfjs` flavor, if any. */
