@@ -9,10 +9,10 @@ import { REPO_ROOT, TSX_ARGS } from '@mlflow-kit/test-support/tsx';
 import { describe, expect, inject, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import { CLI_SOURCE } from '../helpers/cli-source.js';
-import { python, trackingUri, uniqueName } from '../helpers/python.js';
+import { trackingUri, uniqueName } from '../helpers/python.js';
 import { freePort } from '../setup/mlflow-env.js';
 import { withPortLock } from './port-lock.js';
-import { type ReadmeBlock, readmeBlocks, shellCommands } from './readme-blocks.js';
+import { parseBlocks, type ReadmeBlock, readmeBlocks, shellCommands } from './readme-blocks.js';
 
 /*
  * Every fenced block of every README, run or checked as a user would use it:
@@ -466,13 +466,26 @@ function localRunDirs(): string[] {
 async function checkMlmodelBlock(block: ReadmeBlock): Promise<void> {
   const documented = parseYaml(block.code) as Record<string, unknown> & { flavors: { tfjs: object } };
   await needChampion();
-  const real = await python<{ top: string[]; tfjs: string[]; signature: string[] }>(`
-import json, os, mlflow, yaml
-path = mlflow.artifacts.download_artifacts(artifact_uri="${CHAMPION}")
-with open(os.path.join(path, "MLmodel")) as f:
-    m = yaml.safe_load(f)
-print(json.dumps({"top": sorted(m), "tfjs": sorted(m["flavors"]["tfjs"]), "signature": sorted(m.get("signature") or {})}))
-`);
+  // The champion's MLmodel, as the server holds it: alias → version → logged model → its artifact root.
+  const base = trackingUri();
+  const { model_version: version } = await rest<{ model_version: { source: string } }>(
+    base,
+    'registered-models/alias?name=iris-classifier&alias=champion',
+  );
+  const modelId = version.source.replace(/^models:\//, '');
+  const { model } = await rest<{ model: { info: { artifact_uri: string } } }>(
+    base,
+    `logged-models/${modelId}`,
+  );
+  const root = model.info.artifact_uri.replace(/^mlflow-artifacts:\//, '');
+  const response = await fetch(`${base}/api/2.0/mlflow-artifacts/artifacts/${root}/MLmodel`);
+  expect(response.status, `MLmodel of ${modelId}`).toBe(200);
+  const written = parseYaml(await response.text()) as Record<string, unknown> & { flavors: { tfjs: object } };
+  const real = {
+    top: Object.keys(written).sort(),
+    tfjs: Object.keys(written.flavors.tfjs).sort(),
+    signature: Object.keys((written.signature as object | undefined) ?? {}).sort(),
+  };
   expect(Object.keys(documented).sort(), 'the MLmodel fields logModel writes').toEqual(real.top);
   expect(Object.keys(documented.flavors.tfjs).sort(), 'the tfjs flavor fields').toEqual(real.tfjs);
   expect(Object.keys((documented.signature as object | undefined) ?? {}).sort()).toEqual(real.signature);
@@ -610,6 +623,48 @@ function planFor(block: ReadmeBlock, index: number): Plan {
 const PLANS = BLOCKS.map((block, index) => ({ block, plan: planFor(block, index) }));
 // Blocks that others wait for go first, so that no waiting block holds every slot.
 const ORDERED = [...PLANS.filter(({ plan }) => plan.provides), ...PLANS.filter(({ plan }) => !plan.provides)];
+
+describe('finding README blocks', () => {
+  it('reads fences with their language, file name and indentation, and the comment before them', () => {
+    const text = [
+      '<!-- note -->',
+      '```yaml train.yaml',
+      'lr: 1',
+      '```',
+      '1. Item:',
+      '',
+      '   ~~~ts',
+      '   const a = 1;',
+      '     const b = 2;',
+      '   ~~~',
+    ].join('\n');
+    expect(parseBlocks('X.md', text)).toEqual([
+      {
+        readme: 'X.md',
+        line: 2,
+        lang: 'yaml',
+        info: 'train.yaml',
+        code: 'lr: 1\n',
+        comment: '<!-- note -->',
+        id: 'X.md:2',
+      },
+      { readme: 'X.md', line: 7, lang: 'ts', info: '', code: 'const a = 1;\n  const b = 2;\n', id: 'X.md:7' },
+    ]);
+  });
+
+  it('refuses an unclosed fence, which would hide the rest of the file', () => {
+    expect(() => parseBlocks('X.md', 'text\n```sh\nls\n')).toThrow(
+      'X.md:2: a code fence that is never closed',
+    );
+  });
+
+  it('fails a block it does not know how to run', async () => {
+    const block = parseBlocks('X.md', '```python\nprint(1)\n```\n')[0] as ReadmeBlock;
+    await expect(planFor(block, -1).test()).rejects.toThrow(
+      /X\.md:1: a `python` block this test cannot run or check/,
+    );
+  });
+});
 
 describe.concurrent('every code block of every README, run as written', () => {
   it('finds the blocks of every README', () => {
