@@ -1,12 +1,12 @@
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { chmod, mkdir, mkdtemp, symlink, writeFile } from 'node:fs/promises';
+import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { chmod, mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { loadTfjsNode, tfjsNodeRequired } from '@mlflow-kit/test-support/tfjs-node';
 import { REPO_ROOT, TSX_ARGS } from '@mlflow-kit/test-support/tsx';
-import { describe, expect, inject, it } from 'vitest';
+import { afterAll, describe, expect, inject, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import { CLI_SOURCE } from '../helpers/cli-source.js';
 import { trackingUri, uniqueName } from '../helpers/python.js';
@@ -29,6 +29,8 @@ import { parseBlocks, type ReadmeBlock, readmeBlocks, shellCommands } from './re
  */
 
 const BLOCKS = readmeBlocks(REPO_ROOT);
+/** Every directory the blocks run in, and their spool: removed after the file. */
+const SCRATCH = mkdtempSync(join(tmpdir(), 'readme-blocks-'));
 const TSX = [...TSX_ARGS];
 const CODE_LANGS = new Set(['ts', 'typescript', 'js', 'javascript', 'mjs']);
 const SHELL_LANGS = new Set(['sh', 'bash', 'shell']);
@@ -95,6 +97,7 @@ function childEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
     ...base,
     MLFLOW_KIT_EXIT_TIMEOUT: '60',
     MLFLOW_DISABLE_TELEMETRY: 'true',
+    MLFLOW_KIT_SPOOL_DIR: join(SCRATCH, 'spool'),
     TF_CPP_MIN_LOG_LEVEL: '2',
     PATH: `${dirname(inject('python'))}:${process.env.PATH ?? ''}`,
     ...extra,
@@ -121,7 +124,7 @@ function explain(outcome: Outcome): string {
 
 /** A temporary project directory that resolves the workspace packages, zod and tfjs as a user's would. */
 async function projectDir(prefix: string): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), `readme-${prefix}-`));
+  const dir = await mkdtemp(join(SCRATCH, `${prefix}-`));
   await symlink(join(REPO_ROOT, 'test/node_modules'), join(dir, 'node_modules'), 'dir');
   await writeFile(join(dir, 'package.json'), '{ "type": "module", "private": true }\n');
   return dir;
@@ -221,7 +224,6 @@ async function runCodeBlock(block: ReadmeBlock, index: number): Promise<string> 
       childEnv({
         MLFLOW_KIT_ENABLED: '1',
         MLFLOW_TRACKING_URI: trackingUri(),
-        MLFLOW_KIT_SPOOL_DIR: join(dir, 'spool'),
       }),
     ),
   );
@@ -326,6 +328,15 @@ await withRun({ experimentName: '${experiment}' }, async (run) => { run.logMetri
   return { runId: outcome.stdout.trim().split('\n').at(-1) ?? '', experiment };
 }
 
+/** Signals every process of a group; a group already gone is fine. */
+function signalGroup(group: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(-group, signal);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ESRCH') throw error;
+  }
+}
+
 /** Starts the block's `mlflow server`/`mlflow ui`, waits until it answers, checks it, stops it. */
 async function runServerBlock(block: ReadmeBlock): Promise<void> {
   const fromRepo = /examples\//.test(block.code);
@@ -361,8 +372,15 @@ async function runServerBlock(block: ReadmeBlock): Promise<void> {
     if (fromRepo)
       expect(experiments.experiments?.map((experiment) => experiment.name)).toContain('tfjs-autolog-demo');
   } finally {
-    if (server.pid !== undefined && server.exitCode === null) process.kill(-server.pid, 'SIGTERM');
-    await new Promise((done) => (server.exitCode !== null ? done(null) : server.once('exit', done)));
+    const group = server.pid;
+    if (group !== undefined && server.exitCode === null) {
+      const exited = new Promise((done) => server.once('exit', done));
+      signalGroup(group, 'SIGTERM');
+      const force = setTimeout(() => signalGroup(group, 'SIGKILL'), 15_000);
+      await exited;
+      clearTimeout(force);
+      signalGroup(group, 'SIGKILL'); // a server worker that outlived the shell
+    }
   }
 }
 
@@ -623,6 +641,8 @@ function planFor(block: ReadmeBlock, index: number): Plan {
 const PLANS = BLOCKS.map((block, index) => ({ block, plan: planFor(block, index) }));
 // Blocks that others wait for go first, so that no waiting block holds every slot.
 const ORDERED = [...PLANS.filter(({ plan }) => plan.provides), ...PLANS.filter(({ plan }) => !plan.provides)];
+
+afterAll(() => rm(SCRATCH, { recursive: true, force: true }));
 
 describe('finding README blocks', () => {
   it('reads fences with their language, file name and indentation, and the comment before them', () => {
