@@ -13,6 +13,7 @@ import { trackingUri, uniqueName } from '../helpers/python.js';
 import { freePort } from '../setup/mlflow-env.js';
 import { withPortLock } from './port-lock.js';
 import { parseBlocks, type ReadmeBlock, readmeBlocks, shellCommands } from './readme-blocks.js';
+import { withWorkspaceLock } from './workspace-lock.js';
 
 /*
  * Every fenced block of every README, run or checked as a user would use it:
@@ -394,8 +395,9 @@ async function runPnpmBlock(block: ReadmeBlock, commands: string[]): Promise<Out
   }
   if (!segments.every((segment) => RUNNABLE_SCRIPTS.has(PNPM_SCRIPT.exec(segment)?.[1] ?? '')))
     return undefined;
-  const outcome = await limited(() =>
-    run('bash', ['-euo', 'pipefail', '-c', block.code], REPO_ROOT, childEnv({})),
+  const mode = segments.includes('pnpm install') ? 'write' : 'read'; // `pnpm install` rewrites the bin shims
+  const outcome = await withWorkspaceLock(mode, () =>
+    limited(() => run('bash', ['-euo', 'pipefail', '-c', block.code], REPO_ROOT, childEnv({}))),
   );
   expect(outcome.code, explain(outcome)).toBe(0);
   return outcome;
@@ -438,7 +440,10 @@ async function runShellBlock(block: ReadmeBlock): Promise<void> {
     ...(block.code.includes('MLFLOW_TRACKING_URI=') ? {} : { MLFLOW_TRACKING_URI: trackingUri() }),
     COLUMNS: '100',
   });
-  const execute = () => limited(() => run('bash', ['-euo', 'pipefail', '-c', script], dir, env));
+  const execute = () => {
+    const command = () => limited(() => run('bash', ['-euo', 'pipefail', '-c', script], dir, env));
+    return inRepo ? withWorkspaceLock('read', command) : command();
+  };
   // The walkthrough serves on 5001 too: blocks with a fixed port take turns.
   const fixedPort = /\b(5001)\b/.exec(script)?.[1];
   const outcome = fixedPort ? await withPortLock(Number(fixedPort), execute) : await execute();
@@ -683,6 +688,25 @@ describe('finding README blocks', () => {
     await expect(planFor(block, -1).test()).rejects.toThrow(
       /X\.md:1: a `python` block this test cannot run or check/,
     );
+  });
+});
+
+describe('the workspace lock', () => {
+  it('lets a writer (pnpm install) in only once the readers (workspace bins) are done', async () => {
+    const events: string[] = [];
+    let release: () => void = () => {};
+    const reader = withWorkspaceLock('read', () => new Promise<void>((done) => (release = done))).then(() =>
+      events.push('reader done'),
+    );
+    await sleep(100);
+    const writer = withWorkspaceLock('write', async () => {
+      events.push('writer');
+    });
+    await sleep(1000);
+    expect(events).toEqual([]);
+    release();
+    await Promise.all([reader, writer]);
+    expect(events).toEqual(['reader done', 'writer']);
   });
 });
 
