@@ -1,13 +1,12 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { REPO_ROOT } from '@mlflow-kit/test-support/tsx';
+import { acquireDirLock, ageOf, STALE_MS } from './dir-lock.js';
 
-/** A holder killed without releasing is ignored after this long. */
-const STALE_MS = 15 * 60_000;
 const POLL_MS = 300;
 
 const root = join(
@@ -16,13 +15,6 @@ const root = join(
 );
 const readers = join(root, 'readers');
 const writer = join(root, 'writer');
-
-async function age(path: string): Promise<number> {
-  return stat(path).then(
-    (info) => Date.now() - info.mtimeMs,
-    () => 0,
-  );
-}
 
 /**
  * Runs `task` while the workspace's `node_modules/.bin` shims are stable. `pnpm install` rewrites them, and for
@@ -37,7 +29,7 @@ export async function withWorkspaceLock<T>(mode: 'read' | 'write', task: () => P
     for (;;) {
       // Announce, then look: a writer that announced first makes this reader step back and wait.
       await writeFile(ticket, String(process.pid));
-      if (!existsSync(writer) || (await age(writer)) > STALE_MS) break;
+      if (!existsSync(writer) || (await ageOf(writer)) > STALE_MS) break;
       await rm(ticket, { force: true });
       await sleep(POLL_MS);
     }
@@ -47,25 +39,16 @@ export async function withWorkspaceLock<T>(mode: 'read' | 'write', task: () => P
       await rm(ticket, { force: true });
     }
   }
-  for (;;) {
-    try {
-      await mkdir(writer);
-      break;
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-      if ((await age(writer)) > STALE_MS) await rm(writer, { recursive: true, force: true });
-      else await sleep(POLL_MS);
-    }
-  }
+  const release = await acquireDirLock(writer, POLL_MS);
   try {
     for (;;) {
       const tickets = await readdir(readers);
-      const ages = await Promise.all(tickets.map((ticket) => age(join(readers, ticket))));
+      const ages = await Promise.all(tickets.map((ticket) => ageOf(join(readers, ticket))));
       if (ages.every((ms) => ms > STALE_MS)) break;
       await sleep(POLL_MS);
     }
     return await task();
   } finally {
-    await rm(writer, { recursive: true, force: true });
+    await release();
   }
 }
