@@ -60,7 +60,11 @@ const champion = new Promise<boolean>((resolve) => {
   championReady = resolve;
 });
 async function needChampion(): Promise<void> {
-  expect(await champion, `the block that sets ${CHAMPION} failed, so this one cannot run`).toBe(true);
+  const waited = await Promise.race([champion, sleep(300_000, 'not run')]);
+  expect(waited, `the block that sets ${CHAMPION} did not run within 5 min (left out by -t?)`).not.toBe(
+    'not run',
+  );
+  expect(waited, `the block that sets ${CHAMPION} failed, so this one cannot run`).toBe(true);
 }
 /** Settles when the root README's demo block has written examples/tfjs-autolog/mlruns. */
 let demoReady: (ok: boolean) => void = () => {};
@@ -341,7 +345,10 @@ function signalGroup(group: number, signal: NodeJS.Signals): void {
 /** Starts the block's `mlflow server`/`mlflow ui`, waits until it answers, checks it, stops it. */
 async function runServerBlock(block: ReadmeBlock): Promise<void> {
   const fromRepo = /examples\//.test(block.code);
-  if (fromRepo) expect(await demo, 'the demo block wrote examples/tfjs-autolog/mlruns').toBe(true);
+  if (fromRepo) {
+    const waited = await Promise.race([demo, sleep(300_000, 'not run')]);
+    expect(waited, 'the demo block ran and wrote examples/tfjs-autolog/mlruns (left out by -t?)').toBe(true);
+  }
   const dir = fromRepo ? REPO_ROOT : await projectDir('server');
   const local = block.code.includes('./mlruns') ? await localRun(dir) : undefined;
   const port = await freePort();
@@ -440,10 +447,22 @@ async function runShellBlock(block: ReadmeBlock): Promise<void> {
     ...(block.code.includes('MLFLOW_TRACKING_URI=') ? {} : { MLFLOW_TRACKING_URI: trackingUri() }),
     COLUMNS: '100',
   });
-  const execute = () => {
-    const command = () => limited(() => run('bash', ['-euo', 'pipefail', '-c', script], dir, env));
-    return inRepo ? withWorkspaceLock('read', command) : command();
+  const bash = (text: string) => limited(() => run('bash', ['-euo', 'pipefail', '-c', text], dir, env));
+  // Lines that share nothing (no background job, variable, export or cd) run side by side, each as written.
+  const lines = shellCommands(script);
+  const independent =
+    lines.length > 1 && lines.every((line) => !/&|\$\(|^\w+=\S*$|\b(export|cd|kill|wait)\b/.test(line));
+  const command = async (): Promise<Outcome> => {
+    if (!independent) return bash(script);
+    const outcomes = await Promise.all(lines.map(bash));
+    const failed = outcomes.find((outcome) => outcome.code !== 0);
+    return {
+      code: failed?.code ?? 0,
+      stdout: outcomes.map((outcome) => outcome.stdout).join(''),
+      stderr: outcomes.map((outcome) => outcome.stderr).join(''),
+    };
   };
+  const execute = () => (inRepo ? withWorkspaceLock('read', command) : command());
   // The walkthrough serves on 5001 too: blocks with a fixed port take turns.
   const fixedPort = /\b(5001)\b/.exec(script)?.[1];
   const outcome = fixedPort ? await withPortLock(Number(fixedPort), execute) : await execute();
@@ -461,8 +480,8 @@ async function runShellBlock(block: ReadmeBlock): Promise<void> {
       explain(outcome),
     ).toEqual(['FINISHED']);
   }
-  const lines = outcome.stdout.split('\n').filter((line) => line.startsWith('{"tracking":true'));
-  for (const line of lines) {
+  const reports = outcome.stdout.split('\n').filter((line) => line.startsWith('{"tracking":true'));
+  for (const line of reports) {
     const { runId } = JSON.parse(line) as { runId: string };
     const onServer = await searchRuns(trackingUri(), `attributes.run_id = '${runId}'`);
     const onDisk = localRunDirs().some((path) => path.endsWith(`/${runId}`));
