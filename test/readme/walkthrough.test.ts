@@ -5,6 +5,8 @@ import { promisify } from 'node:util';
 import { REPO_ROOT } from '@mlflow-kit/test-support/tsx';
 import { describe, expect, it } from 'vitest';
 import { trackingUri } from '../helpers/python.js';
+import { withPortLock } from './port-lock.js';
+import { withWorkspaceLock } from './workspace-lock.js';
 
 const MARKER = '<!-- walkthrough:';
 
@@ -21,12 +23,18 @@ function walkthroughBlock(): string {
 describe("the README's whole-loop walkthrough, run as written against the real server", () => {
   it('trains with autolog, promotes the champion, serves it, answers curl, and shows the run with its charts', async () => {
     const script = walkthroughBlock();
-    const { stdout, stderr } = await promisify(execFile)('bash', ['-euo', 'pipefail', '-c', script], {
-      cwd: REPO_ROOT,
-      env: { ...process.env, MLFLOW_TRACKING_URI: trackingUri(), COLUMNS: '100' },
-      timeout: 400_000,
-      maxBuffer: 16 * 1024 * 1024,
-    });
+    // readme-blocks.test.ts runs the CLI README's `serve --port 5001` too: the two take turns on the port.
+    // The block runs workspace bins, which the README's `pnpm install` block rewrites: they take turns too.
+    const { stdout, stderr } = await withPortLock(5001, () =>
+      withWorkspaceLock('read', () =>
+        promisify(execFile)('bash', ['-euo', 'pipefail', '-c', script], {
+          cwd: REPO_ROOT,
+          env: { ...process.env, MLFLOW_TRACKING_URI: trackingUri(), COLUMNS: '100' },
+          timeout: 400_000,
+          maxBuffer: 16 * 1024 * 1024,
+        }),
+      ),
+    );
     // 1. the demo registered the model
     expect(stdout).toMatch(/Registered as models:\/iris-classifier\/\d+/);
     // 2. the alias
