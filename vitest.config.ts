@@ -10,6 +10,9 @@ export default defineConfig({
   resolve: { conditions },
   ssr: { resolve: { conditions } },
   test: {
+    // vitest's default on 2 cores is one worker: the integration files, which mostly wait on the server and
+    // the Python client, would run one after another.
+    maxWorkers: 3,
     projects: [
       {
         extends: true,
