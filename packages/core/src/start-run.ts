@@ -6,6 +6,7 @@ import { MlflowApiError, MlflowConfigError } from './errors.js';
 import { applyDebugOption } from './internal/apply-debug-option.js';
 import { defaultRunTags } from './internal/default-tags.js';
 import { trackOpenRun } from './internal/lifecycle.js';
+import { NODE_LOCAL_FILES } from './internal/local-files.js';
 import { generateRunName } from './internal/local-format.js';
 import { exitTimeoutMs, startTimeoutMs } from './internal/spool-settings.js';
 import { getStore } from './internal/store-factory.js';
@@ -250,6 +251,7 @@ export async function createRecordingRun(
     : undefined;
   const run = new RecordingRun(store, info, {
     ...loggerOptions,
+    localFiles: NODE_LOCAL_FILES,
     parentRunId: placement!.parentRunId,
     spool,
     ...(existing ? { existingParams: existing.data.params, existingTags: existing.data.tags } : {}),
@@ -332,6 +334,7 @@ function startOffline(
   };
   const run = new RecordingRun(store, info, {
     ...loggerOptions,
+    localFiles: NODE_LOCAL_FILES,
     parentRunId: tags['mlflow.parentRunId'],
     spool,
     offline: true,

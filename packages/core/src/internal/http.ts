@@ -1,8 +1,9 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import type { Socket } from 'node:net';
 import type { Readable } from 'node:stream';
 import { Agent, buildConnector, request } from 'undici';
 import type { ResolvedSettings } from '../settings.js';
-import { isBackground } from './background.js';
+import { isBackground, setBackgroundMarker } from './background.js';
 import {
   type HttpClientOptions,
   type HttpResponse,
@@ -24,6 +25,12 @@ export {
   type QueryParams,
   type RawBody,
 } from './http-core.js';
+
+const background = new AsyncLocalStorage<true>();
+setBackgroundMarker({
+  run: (work) => background.run(true, work),
+  active: () => background.getStore() === true,
+});
 
 const sleepWithTimer = (ms: number): Promise<void> =>
   new Promise((resolve) => {

@@ -13,6 +13,6 @@ export { createRecordingRun } from '../start-run.js';
 export { applyDebugOption } from './apply-debug-option.js';
 export { bridgePrototype } from './bridge-prototype.js';
 export { defaultRunTags } from './default-tags.js';
+export { encodePng } from './encode-png.js';
 export { globalPart } from './global.js';
-export { encodePng } from './png.js';
 export { type TlsConnectOptions, tlsConnectOptions } from './tls.js';
