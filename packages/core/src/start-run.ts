@@ -16,6 +16,7 @@ import {
   type RunPlacement,
   trackingOn,
 } from './internal/place-run.js';
+import { runInside } from './internal/run-inside.js';
 import { exitTimeoutMs, startTimeoutMs } from './internal/spool-settings.js';
 import { getStore } from './internal/store-factory.js';
 import { resolveSystemMetrics, type SystemMetricsSettings } from './internal/system-metrics-settings.js';
@@ -253,20 +254,5 @@ export async function withRun<T>(options: StartRunOptions, fn: (run: Run) => Pro
   const run = await createRecordingRun(options, resolveSettings(options), process.env, false);
   const state = contextState();
   state.storage ??= new AsyncLocalStorage<Run>();
-  return state.storage.run(run, async () => {
-    let result: T;
-    try {
-      result = await fn(run);
-    } catch (error) {
-      // The user's error is the one to see; an end() refused too (a run deleted on the server) is reported.
-      await run.end({ status: 'FAILED' }).catch((endError: unknown) => {
-        diag.error(
-          `Could not end run ${run.runId} FAILED: ${endError instanceof Error ? endError.message : String(endError)}`,
-        );
-      });
-      throw error;
-    }
-    await run.end({ status: 'FINISHED' });
-    return result;
-  });
+  return state.storage.run(run, () => runInside(run, fn));
 }

@@ -61,13 +61,13 @@ export class FetchHttpClient extends RetryingHttpClient {
         signal: AbortSignal.timeout(timeoutMs),
       });
     } catch (error) {
-      throw timeoutCode(error);
+      throw transportError(error);
     }
     let bytes: Uint8Array;
     try {
       bytes = new Uint8Array(await response.arrayBuffer());
     } catch (error) {
-      throw timeoutCode(error);
+      throw transportError(error);
     }
     const out: Record<string, string> = {};
     response.headers.forEach((value, key) => {
@@ -81,7 +81,11 @@ export class FetchHttpClient extends RetryingHttpClient {
 }
 
 // `AbortSignal.timeout` rejects with a `TimeoutError` DOMException; the shared policy knows timeouts by code.
-function timeoutCode(error: unknown): unknown {
+// Node's fetch wraps the socket error (ECONNREFUSED...) in a bare "fetch failed": the cause says more. A
+// browser says only "Failed to fetch" (a refused connection and a CORS refusal look the same to a page).
+function transportError(error: unknown): unknown {
+  const cause = error instanceof Error ? (error.cause as { code?: unknown } | undefined) : undefined;
+  if (cause instanceof Error && typeof cause.code === 'string') return cause;
   if (error instanceof Error && error.name === 'TimeoutError') {
     const timeout = new Error(error.message) as Error & { code: string };
     timeout.name = 'TimeoutError';
