@@ -26,6 +26,19 @@ describe('the browser entry of @mlflow-kit/core', () => {
     expect(entry!.text).not.toContain('MLFLOW_KIT_SPOOL_DIR');
   });
 
+  it('bundles @mlflow-kit/tfjs for the browser (callback, autolog, logModel) without reaching a Node built-in', async () => {
+    const bundle = await bundleForBrowser(
+      { contents: "export * from '@mlflow-kit/tfjs';\n", resolveDir: import.meta.dirname },
+      join(tmpdir(), 'mlflow-kit-tfjs-browser-bundle'),
+    );
+    expect(bundle.nodeImports).toEqual([]);
+    const [entry] = bundle.files;
+    console.info(
+      `@mlflow-kit/tfjs browser entry with core: ${kb(entry!.gzipBytes)} min+gzip (tfjs itself not included)`,
+    );
+    expect(entry!.text).toContain('cannot look TensorFlow.js up in a web page');
+  });
+
   it('bundles the Node entry with Node built-ins reached, so that the check above can fail', async () => {
     const bundle = await bundleForBrowser(
       {

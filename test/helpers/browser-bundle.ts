@@ -19,14 +19,15 @@ function isNodeOnly(specifier: string): boolean {
   return builtinModules.includes(specifier.split('/')[0]!);
 }
 
-// Records, instead of failing at the first one, every Node-only import the browser build resolves, so that a
-// failing test names them all with the file that imports each.
+// Records, instead of failing at the first one, every Node-only import that mlflow-kit's own packages reach in
+// the browser build, so that a failing test names them all with the file that imports each. Imports of other
+// packages (tfjs maps its Node-only imports away with its `browser` field) are left to esbuild.
 function nodeImportRecorder(found: string[]): Plugin {
   return {
     name: 'node-import-recorder',
     setup(builder) {
       builder.onResolve({ filter: /.*/ }, (args) => {
-        if (!isNodeOnly(args.path)) return undefined;
+        if (!isNodeOnly(args.path) || !args.importer.startsWith(`${repoRoot}packages/`)) return undefined;
         found.push(`${args.path} <- ${relative(repoRoot, args.importer)}`);
         return { path: args.path, external: true };
       });

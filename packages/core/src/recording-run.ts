@@ -320,6 +320,10 @@ export class RecordingRun implements Run {
     );
   }
 
+  async logBytes(bytes: Uint8Array, artifactFile: string): Promise<void> {
+    await this.upload(this.join(undefined, artifactFile), { bytes });
+  }
+
   async logText(text: string, artifactFile: string): Promise<void> {
     const clean = this.redactor === false ? text : this.redactor.text(text);
     await this.upload(this.join(undefined, artifactFile), { bytes: encoder.encode(clean) });

@@ -83,6 +83,11 @@ export interface Run {
   logArtifact(localPath: string, artifactPath?: string): Promise<void>;
   /** Uploads every file under a local directory, keeping its layout, under `artifactPath` if given. */
   logArtifacts(localDir: string, artifactPath?: string): Promise<void>;
+  /**
+   * Writes `bytes` as the artifact file `artifactFile`, as they are (no redaction): the way to upload content
+   * held in memory, such as a model saved by an in-memory handler in a web page, where there are no files.
+   */
+  logBytes(bytes: Uint8Array, artifactFile: string): Promise<void>;
   /** Writes `text` as the artifact file `artifactFile` (a run-relative path such as `notes/summary.txt`). */
   logText(text: string, artifactFile: string): Promise<void>;
   /** Writes `value` as JSON, or as YAML when `artifactFile` ends in `.yaml` or `.yml`. */
