@@ -55,7 +55,7 @@ it('trains a tfjs model in Chromium and logs it to the real server, where Python
     artifacts: string[];
     text: string;
     info: Record<string, string>;
-    png: string;
+    pngs: Record<string, string>;
     model: { flavor: Record<string, unknown>; files: string[]; layers: string[]; weights: string[] };
   }>(`
 import json, os, mlflow, base64
@@ -75,11 +75,12 @@ topology = json.load(open(os.path.join(model_dir, "model.json")))
 model = {"flavor": Model.load(f"models:/{m.model_id}").flavors["tfjs"], "files": sorted(os.listdir(model_dir)),
   "layers": [l["class_name"] for l in topology["modelTopology"]["config"]["layers"]],
   "weights": [p for g in topology["weightsManifest"] for p in g["paths"]]}
-png = open(mlflow.artifacts.download_artifacts(run_id=r.info.run_id, artifact_path="images/gradient.png"), "rb").read()
+pngs = {name: base64.b64encode(open(mlflow.artifacts.download_artifacts(run_id=r.info.run_id, artifact_path=f"images/{name}"), "rb").read()[:24]).decode()
+  for name in ["gradient.png", "canvas.png", "browser-encoded.png"]}
 print(json.dumps({"status": r.info.status, "params": r.data.params, "tags": r.data.tags, "history": history,
   "artifacts": walk(), "text": mlflow.artifacts.load_text(f"runs:/{r.info.run_id}/notes/page.txt"),
   "info": mlflow.artifacts.load_dict(f"runs:/{r.info.run_id}/page/info.json"),
-  "png": base64.b64encode(png[:24]).decode(), "model": model}))
+  "pngs": pngs, "model": model}))
 `);
   expect(seen.status).toBe('FINISHED');
   expect(seen.params['page.backend']).toBe(result.backend);
@@ -103,15 +104,18 @@ print(json.dumps({"status": r.info.status, "params": r.data.params, "tags": r.da
   expect(seen.info.backend).toBe(result.backend);
   expect(seen.info.userAgent).toMatch(/Chrome/);
   expect(seen.artifacts).toEqual(
-    expect.arrayContaining(['images/gradient.png', 'notes/page.txt', 'page/info.json']),
+    expect.arrayContaining(['images/gradient.png', 'images/canvas.png', 'notes/page.txt', 'page/info.json']),
   );
   // The model trained in the page, as an MLflow 3 logged model with the tfjs flavor and all its weight files.
   expect(seen.model.flavor).toBeDefined();
   expect(seen.model.layers.filter((name) => name === 'Dense')).toHaveLength(2);
   expect(seen.model.files).toEqual(expect.arrayContaining(['MLmodel', 'model.json', ...seen.model.weights]));
-  // A real PNG of the canvas' size: the signature, then IHDR with width 16 and height 8.
-  const head = Buffer.from(seen.png, 'base64');
-  expect([...head.subarray(0, 8)]).toEqual([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
-  expect(head.readUInt32BE(16)).toBe(result.image!.width);
-  expect(head.readUInt32BE(20)).toBe(result.image!.height);
+  // Each a real PNG of the canvas' size: the signature, then IHDR with width 16 and height 8.
+  expect(Object.keys(seen.pngs)).toHaveLength(3);
+  for (const [name, base64] of Object.entries(seen.pngs)) {
+    const head = Buffer.from(base64, 'base64');
+    expect([...head.subarray(0, 8)], name).toEqual([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+    expect(head.readUInt32BE(16), name).toBe(result.image!.width);
+    expect(head.readUInt32BE(20), name).toBe(result.image!.height);
+  }
 });

@@ -42,6 +42,7 @@ export {
   withAllowedKeys,
 } from './redact.js';
 export type {
+  CanvasLike,
   EndRunOptions,
   ImageDataLike,
   LogMetricOptions,

@@ -8,7 +8,15 @@ import { untrackRun } from './internal/open-runs.js';
 import { encodePngAsync, isPng } from './internal/png.js';
 import type { SpoolSink } from './internal/spool-sink.js';
 import { defaultRedactor, type Redactor, redactorFor } from './redact.js';
-import type { EndRunOptions, ImageDataLike, LogMetricOptions, ParamValue, Run, TableInput } from './run.js';
+import type {
+  CanvasLike,
+  EndRunOptions,
+  ImageDataLike,
+  LogMetricOptions,
+  ParamValue,
+  Run,
+  TableInput,
+} from './run.js';
 import { RunLogger, type RunLoggerOptions, type RunLoggerStats } from './run-logger.js';
 import type { TrackingStore } from './store.js';
 import type { DatasetInput, Metric, RunInfo } from './types.js';
@@ -358,9 +366,19 @@ export class RecordingRun implements Run {
     this.setTag('mlflow.loggedArtifacts', JSON.stringify(this.loggedArtifacts));
   }
 
-  async logImage(image: Uint8Array | ImageDataLike, artifactFile: string): Promise<void> {
+  async logImage(image: Uint8Array | ImageDataLike | CanvasLike, artifactFile: string): Promise<void> {
     const path = this.join(undefined, artifactFile);
     let bytes: Uint8Array;
+    if (typeof image === 'object' && image !== null && 'getContext' in image) {
+      const context = typeof image.getContext === 'function' ? image.getContext('2d') : null;
+      if (!context) {
+        throw new MlflowValidationError(
+          artifactFile,
+          `logImage for ${artifactFile} reads a canvas through its 2D context, and this canvas has none (a WebGL canvas): pass canvas.toDataURL()'s PNG bytes or an ImageData instead.`,
+        );
+      }
+      image = context.getImageData(0, 0, image.width, image.height);
+    }
     if (image instanceof Uint8Array) {
       bytes = image;
     } else if (typeof image === 'object' && image !== null && 'width' in image && 'data' in image) {
@@ -374,7 +392,7 @@ export class RecordingRun implements Run {
     } else {
       throw new MlflowValidationError(
         artifactFile,
-        `logImage for ${artifactFile} takes PNG/JPEG bytes (Uint8Array) or an RGBA image { width, height, data }.`,
+        `logImage for ${artifactFile} takes PNG/JPEG bytes (Uint8Array), an RGBA image { width, height, data } or a 2D canvas.`,
       );
     }
     if (/\.png$/i.test(path) && !isPng(bytes)) {

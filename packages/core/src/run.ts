@@ -34,6 +34,15 @@ export interface ImageDataLike {
   data: Uint8Array | Uint8ClampedArray;
 }
 
+/** A canvas whose pixels {@link Run.logImage} reads: an `HTMLCanvasElement` or an `OffscreenCanvas`. */
+export interface CanvasLike {
+  width: number;
+  height: number;
+  getContext(contextId: '2d'): {
+    getImageData(x: number, y: number, width: number, height: number): ImageDataLike;
+  } | null;
+}
+
 /**
  * An MLflow run: the handle every adapter logs through. Log calls (`logParam`, `logMetric`, `setTag`, ...)
  * validate their input, queue it and return at once; the queue is sent in batches in the background.
@@ -94,8 +103,11 @@ export interface Run {
   logDict(value: unknown, artifactFile: string): Promise<void>;
   /** Writes a table as MLflow's `{"columns": [...], "data": [[...]]}` JSON, which the UI renders. */
   logTable(table: TableInput, artifactFile: string): Promise<void>;
-  /** Writes PNG bytes, or encodes an RGBA image to PNG, as `artifactFile`. */
-  logImage(image: Uint8Array | ImageDataLike, artifactFile: string): Promise<void>;
+  /**
+   * Writes PNG (or JPEG) bytes, or encodes an RGBA image (an `ImageData`, or `{ width, height, data }`) or the
+   * pixels of a 2D canvas to PNG, as `artifactFile`.
+   */
+  logImage(image: Uint8Array | ImageDataLike | CanvasLike, artifactFile: string): Promise<void>;
   /**
    * Records datasets the run used (MLflow's `mlflow.log_input`; shown under "Datasets" in the UI), each with
    * its input tags such as `{ 'mlflow.data.context': 'train' }`. Resolves once they are on the server or in

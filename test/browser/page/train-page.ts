@@ -32,8 +32,8 @@ function trainingData(rows: number): { xs: tf.Tensor2D; ys: tf.Tensor2D } {
   return { xs: tf.tensor2d(features), ys: tf.tensor2d(labels) };
 }
 
-// A 16x8 gradient as the pixels of a canvas, as a page would log a chart or a sample.
-function gradientImage(): ImageData {
+// A 16x8 gradient on a canvas, as a page would draw a chart or a sample.
+function gradientCanvas(): HTMLCanvasElement {
   const canvas = document.createElement('canvas');
   canvas.width = 16;
   canvas.height = 8;
@@ -42,7 +42,12 @@ function gradientImage(): ImageData {
     context.fillStyle = `rgb(${x * 16}, 0, ${255 - x * 16})`;
     context.fillRect(x, 0, 1, 8);
   }
-  return context.getImageData(0, 0, 16, 8);
+  return canvas;
+}
+
+async function pngBytes(canvas: HTMLCanvasElement): Promise<Uint8Array> {
+  const blob = await new Promise<Blob | null>((resolve) => canvas.toBlob(resolve, 'image/png'));
+  return new Uint8Array(await blob!.arrayBuffer());
 }
 
 async function main(): Promise<PageResult> {
@@ -54,7 +59,8 @@ async function main(): Promise<PageResult> {
   model.compile({ optimizer: tf.train.adam(0.05), loss: 'binaryCrossentropy', metrics: ['accuracy'] });
   const { xs, ys } = trainingData(64);
   const epochs: Record<string, number>[] = [];
-  const image = gradientImage();
+  const canvas = gradientCanvas();
+  const image = canvas.getContext('2d')!.getImageData(0, 0, canvas.width, canvas.height);
   const runId = await withRun(
     {
       enabled: true,
@@ -79,7 +85,10 @@ async function main(): Promise<PageResult> {
       });
       await run.logText('trained in a browser\n', 'notes/page.txt');
       await run.logDict({ backend, userAgent: navigator.userAgent }, 'page/info.json');
+      // The three ways a page has an image: ImageData, the canvas itself, and PNG bytes the browser encoded.
       await run.logImage(image, 'images/gradient.png');
+      await run.logImage(canvas, 'images/canvas.png');
+      await run.logImage(await pngBytes(canvas), 'images/browser-encoded.png');
       return run.runId;
     },
   );
