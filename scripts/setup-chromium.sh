@@ -1,16 +1,9 @@
 #!/usr/bin/env bash
-# Installs Debian's `chromium` (/usr/bin/chromium, driven headless by playwright-core in test/browser) when it is
-# missing. Called by the browser tests' setup (test/helpers/chromium.ts) and by .ci/run; a no-op when it is there.
+# Installs Debian's `chromium` (/usr/bin/chromium) when no Chromium is there, for the checks of the official
+# MLflow UI (test/helpers/mlflow-ui.ts drives it with playwright-core; no browser download). Called by that
+# helper and by .ci/run; a no-op when a Chromium is installed or MLFLOW_KIT_CHROMIUM names one.
 set -euo pipefail
-chromium="${MLFLOW_KIT_CHROMIUM:-/usr/bin/chromium}"
-if [ -x "$chromium" ]; then
+if [ -n "${MLFLOW_KIT_CHROMIUM:-}" ] || [ -x /usr/bin/chromium ] || [ -x /usr/bin/chromium-browser ] || [ -x /usr/bin/google-chrome ]; then
   exit 0
 fi
-if [ "$(id -u)" -ne 0 ]; then
-  echo "chromium is not installed and this is not root: run 'sudo apt-get install -y chromium'" >&2
-  exit 1
-fi
-export DEBIAN_FRONTEND=noninteractive
-apt-get update -q
-apt-get install -y -q --no-install-recommends chromium
-[ -x "$chromium" ] || { echo "apt-get installed chromium, but $chromium is missing" >&2; exit 1; }
+exec bash "$(dirname "$0")/apt-install.sh" chromium

@@ -5,10 +5,4 @@ set -euo pipefail
 if compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null; then
   exit 0
 fi
-if [ "$(id -u)" -ne 0 ]; then
-  echo "postgresql is not installed and this is not root: run 'sudo apt-get install -y postgresql'" >&2
-  exit 1
-fi
-export DEBIAN_FRONTEND=noninteractive
-apt-get update -q
-apt-get install -y -q --no-install-recommends postgresql
+exec bash "$(dirname "$0")/apt-install.sh" postgresql

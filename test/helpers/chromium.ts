@@ -8,7 +8,7 @@ export const CHROMIUM = process.env.MLFLOW_KIT_CHROMIUM ?? '/usr/bin/chromium';
 const setupScript = new URL('../../scripts/setup-chromium.sh', import.meta.url).pathname;
 
 /**
- * Installs Debian's `chromium` with apt-get when it is missing (scripts/setup-chromium.sh; CI runs as root on a
+ * Installs Debian's `chromium` with apt-get when it is missing (scripts/setup-chromium.sh, shared with the UI checks; CI runs as root on a
  * fresh machine), and throws when that is impossible: the browser tests must fail, never skip, on a machine
  * without a browser.
  */
