@@ -11,3 +11,14 @@ export const packageBuild = {
   platform: 'node',
   target: 'node20',
 } as const satisfies UserConfig;
+
+/**
+ * The `browser` entry points of a package (its `browser` export condition): ESM for current browsers, built
+ * after the Node build (which cleans `dist`) into the same folder, with Node's built-ins out of reach.
+ */
+export const browserBuild = {
+  ...packageBuild,
+  platform: 'browser',
+  target: 'es2022',
+  clean: false,
+} as const satisfies UserConfig;

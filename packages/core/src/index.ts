@@ -38,6 +38,7 @@ export {
   SOURCE_RUN_TAG,
 } from './replay-local-runs.js';
 export type {
+  CanvasLike,
   EndRunOptions,
   ImageDataLike,
   LogMetricOptions,

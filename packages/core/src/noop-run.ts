@@ -24,6 +24,7 @@ export const NOOP_RUN: Run = Object.freeze({
   setTags: nothing,
   logArtifact: nothingAsync,
   logArtifacts: nothingAsync,
+  logBytes: nothingAsync,
   logText: nothingAsync,
   logDict: nothingAsync,
   logTable: nothingAsync,

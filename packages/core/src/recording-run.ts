@@ -1,18 +1,24 @@
-import { readdir, stat } from 'node:fs/promises';
-import { basename, join, relative } from 'node:path';
 import { contextState } from './context.js';
 import { diag } from './diag.js';
 import { MlflowApiError, MlflowKitError, MlflowRunDeletedError, MlflowValidationError } from './errors.js';
 import { inBackground } from './internal/background.js';
 import { toJsonValue } from './internal/json-value.js';
-import { untrackRun } from './internal/lifecycle.js';
+import type { LocalFiles } from './internal/local-files.js';
 import { OfflineProbe } from './internal/offline-probe.js';
-import { encodePng, isPng } from './internal/png.js';
-import { replaySpoolRun } from './internal/spool-replay.js';
+import { untrackRun } from './internal/open-runs.js';
+import { encodePngAsync, isPng } from './internal/png.js';
+import type { SpoolSink } from './internal/spool-sink.js';
 import { defaultRedactor, type Redactor, redactorFor } from './redact.js';
-import type { EndRunOptions, ImageDataLike, LogMetricOptions, ParamValue, Run, TableInput } from './run.js';
+import type {
+  CanvasLike,
+  EndRunOptions,
+  ImageDataLike,
+  LogMetricOptions,
+  ParamValue,
+  Run,
+  TableInput,
+} from './run.js';
 import { RunLogger, type RunLoggerOptions, type RunLoggerStats } from './run-logger.js';
-import type { RunSpool } from './spool.js';
 import type { TrackingStore } from './store.js';
 import type { DatasetInput, Metric, RunInfo } from './types.js';
 import {
@@ -83,12 +89,17 @@ export interface RecordingRunOptions extends RunLoggerOptions {
    */
   redactor?: Redactor | false;
   /** Where the run's data goes when the server cannot take it. */
-  spool?: RunSpool | undefined;
+  spool?: SpoolSink | undefined;
   /**
    * For a run started offline: milliseconds between tries of the server, which upload the spool once it
    * answers; `0` never tries before `end()`. @defaultValue `30000`
    */
   offlineProbeIntervalMs?: number;
+  /**
+   * How `logArtifact(path)` and `logArtifacts(dir)` read the local disk; without it (in a page) they throw.
+   * @defaultValue `undefined`
+   */
+  localFiles?: LocalFiles | undefined;
 }
 
 interface InputsJob {
@@ -155,10 +166,11 @@ export class RecordingRun implements Run {
   private endStatus: NonNullable<EndRunOptions['status']> | undefined;
   private statusRecorded = false;
   private spoolReported = false;
-  private readonly spool: RunSpool | undefined;
+  private readonly spool: SpoolSink | undefined;
   private readonly offline: boolean;
   private readonly pendingInputs = new Set<InputsJob>();
   private readonly endHooks: (() => void)[] = [];
+  private readonly localFiles: LocalFiles | undefined;
 
   constructor(
     readonly store: TrackingStore,
@@ -173,6 +185,7 @@ export class RecordingRun implements Run {
     this.parentRunId = options.parentRunId;
     this.logger = new RunLogger(store, info.runId, { ...options, artifactUri: info.artifactUri });
     this.spool = options.spool;
+    this.localFiles = options.localFiles;
     this.offline = (options.offline ?? false) && this.spool !== undefined;
     const probeMs = options.offlineProbeIntervalMs ?? 30_000;
     if (this.offline && this.spool && probeMs > 0) {
@@ -320,34 +333,27 @@ export class RecordingRun implements Run {
 
   async logArtifact(localPath: string, artifactPath?: string): Promise<void> {
     this.checkOpen();
-    let info: Awaited<ReturnType<typeof stat>>;
-    try {
-      info = await stat(localPath);
-    } catch (cause) {
-      throw new MlflowKitError(
-        `logArtifact cannot read the local file ${localPath} (${(cause as NodeJS.ErrnoException).code ?? 'unreadable'}): pass the path of an existing file.`,
-        { cause },
-      );
-    }
-    if (info.isDirectory()) {
-      throw new MlflowKitError(
-        `${localPath} is a directory: use logArtifacts(dir, artifactPath) to upload a directory.`,
-      );
-    }
-    await this.upload(this.join(artifactPath, basename(localPath)), { file: localPath });
+    const file = await this.files('logArtifact').file(localPath);
+    await this.upload(this.join(artifactPath, file.relativePath), { file: file.path });
   }
 
   async logArtifacts(localDir: string, artifactPath?: string): Promise<void> {
     this.checkOpen();
-    const entries = await readdir(localDir, { recursive: true, withFileTypes: true });
-    const files = entries
-      .filter((entry) => entry.isFile())
-      .map((entry) => join(entry.parentPath, entry.name));
+    const files = await this.files('logArtifacts').directory(localDir);
     await Promise.all(
-      files.map((file) =>
-        this.upload(this.join(artifactPath, relative(localDir, file).split('\\').join('/')), { file }),
-      ),
+      files.map((file) => this.upload(this.join(artifactPath, file.relativePath), { file: file.path })),
     );
+  }
+
+  private files(method: string): LocalFiles {
+    if (this.localFiles) return this.localFiles;
+    throw new MlflowKitError(
+      `${method} reads local files, and this run has no file system (a web page): log the content itself with logText, logDict, logTable or logImage.`,
+    );
+  }
+
+  async logBytes(bytes: Uint8Array, artifactFile: string): Promise<void> {
+    await this.upload(this.join(undefined, artifactFile), { bytes });
   }
 
   async logText(text: string, artifactFile: string): Promise<void> {
@@ -384,9 +390,19 @@ export class RecordingRun implements Run {
     this.setTag('mlflow.loggedArtifacts', JSON.stringify(this.loggedArtifacts));
   }
 
-  async logImage(image: Uint8Array | ImageDataLike, artifactFile: string): Promise<void> {
+  async logImage(image: Uint8Array | ImageDataLike | CanvasLike, artifactFile: string): Promise<void> {
     const path = this.join(undefined, artifactFile);
     let bytes: Uint8Array;
+    if (typeof image === 'object' && image !== null && 'getContext' in image) {
+      const context = typeof image.getContext === 'function' ? image.getContext('2d') : null;
+      if (!context) {
+        throw new MlflowValidationError(
+          artifactFile,
+          `logImage for ${artifactFile} reads a canvas through its 2D context, and this canvas has none (a WebGL canvas): pass canvas.toDataURL()'s PNG bytes or an ImageData instead.`,
+        );
+      }
+      image = context.getImageData(0, 0, image.width, image.height);
+    }
     if (image instanceof Uint8Array) {
       bytes = image;
     } else if (typeof image === 'object' && image !== null && 'width' in image && 'data' in image) {
@@ -396,11 +412,11 @@ export class RecordingRun implements Run {
           `Raw image data is encoded as PNG: name the file ${JSON.stringify(`${artifactFile}.png`)}.`,
         );
       }
-      bytes = encodePng(image.width, image.height, image.data, artifactFile);
+      bytes = await encodePngAsync(image.width, image.height, image.data, artifactFile);
     } else {
       throw new MlflowValidationError(
         artifactFile,
-        `logImage for ${artifactFile} takes PNG/JPEG bytes (Uint8Array) or an RGBA image { width, height, data }.`,
+        `logImage for ${artifactFile} takes PNG/JPEG bytes (Uint8Array), an RGBA image { width, height, data } or a 2D canvas.`,
       );
     }
     if (/\.png$/i.test(path) && !isPng(bytes)) {
@@ -582,10 +598,10 @@ export class RecordingRun implements Run {
     untrackRun(this);
   }
 
-  private async replayWithin(spool: RunSpool, timeoutMs: number): Promise<void> {
+  private async replayWithin(spool: SpoolSink, timeoutMs: number): Promise<void> {
     let timer: ReturnType<typeof setTimeout> | undefined;
     await Promise.race([
-      replaySpoolRun(spool, this.store),
+      spool.replay(this.store),
       new Promise<void>((resolve) => {
         timer = setTimeout(resolve, timeoutMs);
       }),

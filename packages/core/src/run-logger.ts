@@ -3,8 +3,7 @@ import { MlflowApiError, MlflowRunDeletedError } from './errors.js';
 import { inBackground } from './internal/background.js';
 import { itemBytes, nextChunkSizes } from './internal/log-batch-chunks.js';
 import { BYTES_PER_QUEUED_POINT, MetricQueue } from './internal/metric-queue.js';
-import { replaySpoolRun } from './internal/spool-replay.js';
-import type { RunSpool } from './spool.js';
+import type { SpoolSink } from './internal/spool-sink.js';
 import type { ArtifactSource, TrackingStore } from './store.js';
 import type { KeyValue, LogBatch, Metric } from './types.js';
 import { LIMITS } from './validation.js';
@@ -24,7 +23,7 @@ export interface RunLoggerOptions {
    * Where data goes that the server cannot take; `undefined` keeps it queued instead (the local store,
    * which is a disk itself). @defaultValue `undefined`
    */
-  spool?: RunSpool | undefined;
+  spool?: SpoolSink | undefined;
   /** Artifact root of the run, where queued artifacts are uploaded. @defaultValue `''` */
   artifactUri?: string;
   /** Start in offline mode: everything goes to the spool, the server is not called. @defaultValue `false` */
@@ -84,7 +83,7 @@ export class RunLogger {
   private readonly flushIntervalMs: number;
   private readonly maxPendingBytes: number;
   private readonly flushTimeoutMs: number;
-  private readonly spool: RunSpool | undefined;
+  private readonly spool: SpoolSink | undefined;
   private readonly artifactUri: string;
   private offline: boolean;
   private deletedError: MlflowRunDeletedError | undefined;
@@ -365,7 +364,7 @@ export class RunLogger {
         this.counters.sent += count;
         if (this.transportFailures > 0) {
           diag.warn(`The server takes data for run ${this.runId} again; the outage is over.`);
-          if (this.spool?.used) void replaySpoolRun(this.spool, this.store);
+          if (this.spool?.used) void this.spool.replay(this.store);
         }
         this.transportFailures = 0;
       } catch (error) {

@@ -34,6 +34,15 @@ export interface ImageDataLike {
   data: Uint8Array | Uint8ClampedArray;
 }
 
+/** A canvas whose pixels {@link Run.logImage} reads: an `HTMLCanvasElement` or an `OffscreenCanvas`. */
+export interface CanvasLike {
+  width: number;
+  height: number;
+  getContext(contextId: '2d'): {
+    getImageData(x: number, y: number, width: number, height: number): ImageDataLike;
+  } | null;
+}
+
 /**
  * An MLflow run: the handle every adapter logs through. Log calls (`logParam`, `logMetric`, `setTag`, ...)
  * validate their input, queue it and return at once; the queue is sent in batches in the background.
@@ -83,14 +92,22 @@ export interface Run {
   logArtifact(localPath: string, artifactPath?: string): Promise<void>;
   /** Uploads every file under a local directory, keeping its layout, under `artifactPath` if given. */
   logArtifacts(localDir: string, artifactPath?: string): Promise<void>;
+  /**
+   * Writes `bytes` as the artifact file `artifactFile`, as they are (no redaction): the way to upload content
+   * held in memory, such as a model saved by an in-memory handler in a web page, where there are no files.
+   */
+  logBytes(bytes: Uint8Array, artifactFile: string): Promise<void>;
   /** Writes `text` as the artifact file `artifactFile` (a run-relative path such as `notes/summary.txt`). */
   logText(text: string, artifactFile: string): Promise<void>;
   /** Writes `value` as JSON, or as YAML when `artifactFile` ends in `.yaml` or `.yml`. */
   logDict(value: unknown, artifactFile: string): Promise<void>;
   /** Writes a table as MLflow's `{"columns": [...], "data": [[...]]}` JSON, which the UI renders. */
   logTable(table: TableInput, artifactFile: string): Promise<void>;
-  /** Writes PNG bytes, or encodes an RGBA image to PNG, as `artifactFile`. */
-  logImage(image: Uint8Array | ImageDataLike, artifactFile: string): Promise<void>;
+  /**
+   * Writes PNG (or JPEG) bytes, or encodes an RGBA image (an `ImageData`, or `{ width, height, data }`) or the
+   * pixels of a 2D canvas to PNG, as `artifactFile`.
+   */
+  logImage(image: Uint8Array | ImageDataLike | CanvasLike, artifactFile: string): Promise<void>;
   /**
    * Records datasets the run used (MLflow's `mlflow.log_input`; shown under "Datasets" in the UI), each with
    * its input tags such as `{ 'mlflow.data.context': 'train' }`. Resolves once they are on the server or in

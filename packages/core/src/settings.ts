@@ -1,9 +1,14 @@
 import { isAbsolute, resolve } from 'node:path';
 import { MlflowConfigError } from './errors.js';
-import { loadSetting, parseNumber } from './internal/load-setting.js';
+import {
+  booleanSetting,
+  processEnv,
+  resolveEnabled,
+  resolveTransportSettings,
+} from './internal/setting-parsers.js';
 import { exitTimeoutMs } from './internal/spool-settings.js';
 import { resolveStoreUri, type UriStoreKind } from './internal/store-kinds.js';
-import { createRedactor, defaultRedactor, type RedactOptions, type Redactor, redactUrl } from './redact.js';
+import { type RedactOptions, type Redactor, redactUrl } from './redact.js';
 import type { TrackingStore } from './store.js';
 
 /**
@@ -92,80 +97,7 @@ export interface ResolvedSettings {
 
 type Env = Record<string, string | undefined>;
 
-const TRUE_WORDS = new Set(['1', 'true', 'yes', 'on']);
-const FALSE_WORDS = new Set(['0', 'false', 'no', 'off', '']);
-
-function parseBoolean(text: string): boolean | undefined {
-  const word = text.trim().toLowerCase();
-  if (TRUE_WORDS.has(word)) return true;
-  if (FALSE_WORDS.has(word)) return false;
-  return undefined;
-}
-
-/** Parses a boolean environment variable, or throws a {@link MlflowConfigError} naming it. */
-export function parseBooleanEnv(name: string, value: string | undefined): boolean | undefined {
-  if (value === undefined) return undefined;
-  const parsed = parseBoolean(value);
-  if (parsed !== undefined) return parsed;
-  throw new MlflowConfigError(
-    `${name} is not a boolean: set it to 1, true or yes to turn it on, or 0, false or no to turn it off.`,
-    { setting: name },
-  );
-}
-
-function booleanSetting(
-  option: boolean | undefined,
-  optionName: string,
-  variable: string,
-  env: Env,
-): boolean | undefined {
-  return loadSetting({
-    option,
-    optionName,
-    variable,
-    env,
-    parse: parseBoolean,
-    check: (value) => typeof value === 'boolean',
-    expected: '1, true or yes to turn it on, or 0, false or no to turn it off',
-  });
-}
-
-function numberSetting(
-  option: number | undefined,
-  optionName: string,
-  variable: string,
-  env: Env,
-  { min, integer }: { min: number; integer: boolean },
-): number | undefined {
-  return loadSetting({
-    option,
-    optionName,
-    variable,
-    env,
-    parse: parseNumber,
-    check: (value) =>
-      typeof value === 'number' &&
-      Number.isFinite(value) &&
-      value >= min &&
-      (!integer || Number.isInteger(value)),
-    expected: `${integer ? 'a whole number' : 'a number'} of at least ${min}`,
-  });
-}
-
-/** Whether tracking is on for these options and environment, and why. Cheap: reads no files. */
-export function resolveEnabled(
-  options: Pick<TrackingOptions, 'enabled'> = {},
-  env: Env = process.env,
-): {
-  enabled: boolean;
-  source: EnabledSource;
-} {
-  if (options.enabled !== undefined) return { enabled: options.enabled, source: 'option' };
-  const fromEnv = parseBooleanEnv('MLFLOW_KIT_ENABLED', env.MLFLOW_KIT_ENABLED);
-  if (fromEnv !== undefined) return { enabled: fromEnv, source: 'MLFLOW_KIT_ENABLED' };
-  return { enabled: false, source: 'default' };
-}
-
+export { parseBooleanEnv, resolveEnabled } from './internal/setting-parsers.js';
 export { redactUrl } from './redact.js';
 
 /** `127.0.0.1:5000`, `localhost:5000/prefix`, `mlflow.internal:443`: a server address without `http://`. */
@@ -192,7 +124,7 @@ function checkTrackingUri(uri: string, source: string): void {
  * setting that cannot work (an unknown URI scheme, a URI without a scheme, both TLS options, a malformed
  * number or boolean, a password without a user name).
  */
-export function resolveSettings(options: TrackingOptions = {}, env: Env = process.env): ResolvedSettings {
+export function resolveSettings(options: TrackingOptions = {}, env: Env = processEnv()): ResolvedSettings {
   const { enabled, source: enabledSource } = resolveEnabled(options, env);
 
   let trackingUri = options.trackingUri ?? env.MLFLOW_TRACKING_URI;
@@ -240,38 +172,7 @@ export function resolveSettings(options: TrackingOptions = {}, env: Env = proces
   }
   const clientCertPath = options.clientCertPath ?? env.MLFLOW_TRACKING_CLIENT_CERT_PATH;
 
-  const timeoutSeconds =
-    numberSetting(
-      options.requestTimeoutSeconds,
-      'requestTimeoutSeconds',
-      'MLFLOW_HTTP_REQUEST_TIMEOUT',
-      env,
-      {
-        min: 0.001,
-        integer: false,
-      },
-    ) ?? 120;
-  const maxRetries = Math.min(
-    10,
-    numberSetting(options.maxRetries, 'maxRetries', 'MLFLOW_HTTP_REQUEST_MAX_RETRIES', env, {
-      min: 0,
-      integer: true,
-    }) ?? 7,
-  );
-  const backoffFactor = Math.min(
-    120,
-    numberSetting(options.backoffFactor, 'backoffFactor', 'MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR', env, {
-      min: 0,
-      integer: false,
-    }) ?? 2,
-  );
-  const backoffJitter =
-    numberSetting(options.backoffJitter, 'backoffJitter', 'MLFLOW_HTTP_REQUEST_BACKOFF_JITTER', env, {
-      min: 0,
-      integer: false,
-    }) ?? 1;
-
-  const debug = booleanSetting(options.debug, 'debug', 'MLFLOW_KIT_DEBUG', env) ?? false;
+  const transport = resolveTransportSettings(options, env);
   // Checked now so a typo fails at start, not when the program exits.
   exitTimeoutMs(undefined, env);
 
@@ -282,18 +183,7 @@ export function resolveSettings(options: TrackingOptions = {}, env: Env = proces
     trackingUriSource,
     storeKind,
     insecureTls,
-    requestTimeoutMs: timeoutSeconds * 1000,
-    maxRetries,
-    backoffFactorMs: backoffFactor * 1000,
-    backoffJitterMs: backoffJitter * 1000,
-    headers: { ...options.headers },
-    debug,
-    redactor:
-      options.redact === false
-        ? false
-        : options.redact === undefined || options.redact === true
-          ? defaultRedactor
-          : createRedactor(options.redact),
+    ...transport,
   };
   if (localPath !== undefined) resolved.localPath = localPath;
   if (username) resolved.username = username;

@@ -15,7 +15,9 @@ import { pathToFileURL } from 'node:url';
 import { MlflowConfigError } from './errors.js';
 import { dumpYaml, metricLinesByKey, parseYaml, STATUS_TO_NUMBER } from './internal/local-format.js';
 import { writeDatasetInputsSync } from './internal/local-inputs.js';
-import type { ArtifactSource } from './store.js';
+import { replaySpoolRun } from './internal/spool-replay.js';
+import type { SpoolSink } from './internal/spool-sink.js';
+import type { ArtifactSource, TrackingStore } from './store.js';
 import type { DatasetInput, LogBatch, RunStatus } from './types.js';
 
 /** The sidecar file in a spooled run's folder; MLflow's FileStore reader and ours ignore it. */
@@ -112,7 +114,7 @@ function readJson<T>(path: string): T | undefined {
  * file maps it to that same remote run, so `mlflow-kit sync` adds the spooled data to it instead of creating
  * a new run. A run started offline gets a local id; the replay creates it on the server.
  */
-export class RunSpool {
+export class RunSpool implements SpoolSink {
   /** The spool store this run is written to. */
   readonly storeDir: string;
   private runDir: string | undefined;
@@ -190,6 +192,11 @@ export class RunSpool {
   /** The command that uploads this spool. */
   get command(): string {
     return syncCommand(this.storeDir, this.target.trackingUri);
+  }
+
+  /** Uploads what is pending to `destination` with the sync engine, one replay per spool at a time. */
+  replay(destination: TrackingStore): Promise<string | undefined> {
+    return replaySpoolRun(this, destination);
   }
 
   /** Appends a batch: metric lines to their files, params and tags as files. */

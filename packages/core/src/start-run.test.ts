@@ -265,6 +265,31 @@ describe('run logging', () => {
     await run.end();
   });
 
+  it('writes bytes as they are, and the pixels of a 2D canvas as a PNG that decodes to them', async () => {
+    const run = (await startRun(on())) as RecordingRun;
+    const bytes = Uint8Array.of(0, 1, 2, 254, 255);
+    await run.logBytes(bytes, 'model/group1-shard1of1.bin');
+    const pixels = Uint8ClampedArray.of(255, 0, 0, 255, 0, 0, 255, 128);
+    const canvas = {
+      width: 2,
+      height: 1,
+      getContext: () => ({ getImageData: () => ({ width: 2, height: 1, data: pixels }) }),
+    };
+    await run.logImage(canvas, 'images/canvas.png');
+    await expect(
+      run.logImage({ width: 2, height: 1, getContext: () => null }, 'images/gl.png'),
+    ).rejects.toThrow(/has none \(a WebGL canvas\)/);
+    expect(store.artifacts.get(`${run.artifactUri}/model/group1-shard1of1.bin`)).toEqual(bytes);
+    const png = store.artifacts.get(`${run.artifactUri}/images/canvas.png`)!;
+    // IDAT holds the zlib stream of the one scanline: filter byte 0, then the RGBA pixels.
+    const view = new DataView(png.buffer, png.byteOffset);
+    const idatLength = view.getUint32(33);
+    expect(new TextDecoder().decode(png.subarray(37, 41))).toBe('IDAT');
+    const { inflateSync } = await import('node:zlib');
+    expect([...inflateSync(png.subarray(41, 41 + idatLength))]).toEqual([0, ...pixels]);
+    await run.end();
+  });
+
   it('refuses an artifact path that leaves the run', async () => {
     const run = await startRun(on());
     await expect(run.logText('x', '../../etc/passwd')).rejects.toThrow('contains ".."');

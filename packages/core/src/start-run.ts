@@ -6,146 +6,36 @@ import { MlflowApiError, MlflowConfigError } from './errors.js';
 import { applyDebugOption } from './internal/apply-debug-option.js';
 import { defaultRunTags } from './internal/default-tags.js';
 import { trackOpenRun } from './internal/lifecycle.js';
+import { NODE_LOCAL_FILES } from './internal/local-files.js';
 import { generateRunName } from './internal/local-format.js';
+import {
+  getOrCreateExperiment,
+  isUnreachable,
+  placeRun,
+  prepareRun,
+  type RunPlacement,
+  trackingOn,
+} from './internal/place-run.js';
+import { runInside } from './internal/run-inside.js';
 import { exitTimeoutMs, offlineProbeIntervalMs, startTimeoutMs } from './internal/spool-settings.js';
 import { getStore } from './internal/store-factory.js';
 import { resolveSystemMetrics, type SystemMetricsSettings } from './internal/system-metrics-settings.js';
 import { NOOP_RUN } from './noop-run.js';
 import { RecordingRun } from './recording-run.js';
 import type { Run, StartRunOptions } from './run.js';
-import { type ResolvedSettings, resolveEnabled, resolveSettings } from './settings.js';
+import { type ResolvedSettings, resolveSettings } from './settings.js';
 import { RunSpool, resolveSpoolDir } from './spool.js';
 import type { TrackingStore } from './store.js';
 import type { RunInfo, RunRecord } from './types.js';
 
+export { getOrCreateExperiment };
+
 type Env = Record<string, string | undefined>;
-
-/** Finds an experiment by name or creates it, safe against another process creating it at the same time. */
-export async function getOrCreateExperiment(store: TrackingStore, name: string): Promise<string> {
-  const existing = await store.getExperimentByName(name);
-  if (existing) {
-    if (existing.lifecycleStage === 'deleted') {
-      throw new MlflowConfigError(
-        `Experiment "${name}" (id ${existing.experimentId}) is deleted: restore it (\`mlflow experiments restore --experiment-id ${existing.experimentId}\`), or pick another experiment name.`,
-        { setting: 'experimentName' },
-      );
-    }
-    return existing.experimentId;
-  }
-  try {
-    return await store.createExperiment(name);
-  } catch (error) {
-    if (MlflowApiError.isInstance(error) && error.errorCode === 'RESOURCE_ALREADY_EXISTS') {
-      const raced = await store.getExperimentByName(name);
-      if (raced) return raced.experimentId;
-    }
-    throw error;
-  }
-}
-
-async function resolveExperimentId(
-  store: TrackingStore,
-  options: StartRunOptions,
-  env: Env,
-  parent: Run | undefined,
-): Promise<string> {
-  if (options.experimentId !== undefined && options.experimentName !== undefined) {
-    throw new MlflowConfigError('Pass either `experimentId` or `experimentName`, not both.', {
-      setting: 'experimentId',
-    });
-  }
-  if (options.experimentId !== undefined) return options.experimentId;
-  if (options.experimentName !== undefined) return getOrCreateExperiment(store, options.experimentName);
-  if (parent?.isRecording) return parent.experimentId;
-  if (env.MLFLOW_EXPERIMENT_NAME) return getOrCreateExperiment(store, env.MLFLOW_EXPERIMENT_NAME);
-  if (env.MLFLOW_EXPERIMENT_ID) {
-    try {
-      await store.getExperiment(env.MLFLOW_EXPERIMENT_ID);
-    } catch (cause) {
-      if (MlflowApiError.isInstance(cause) && !cause.retryable) {
-        throw new MlflowConfigError(
-          `MLFLOW_EXPERIMENT_ID=${env.MLFLOW_EXPERIMENT_ID} names no experiment on ${store.trackingUri}: set it to an existing id, or use MLFLOW_EXPERIMENT_NAME to create one by name.`,
-          { setting: 'MLFLOW_EXPERIMENT_ID', cause },
-        );
-      }
-      throw cause;
-    }
-    return env.MLFLOW_EXPERIMENT_ID;
-  }
-  return '0';
-}
-
-function trackingOn(entryPoint: string, options: StartRunOptions): boolean {
-  const { enabled, source } = resolveEnabled(options);
-  if (!enabled) {
-    const why = source === 'option' ? 'the enabled option' : source === 'default' ? 'the default' : source;
-    diag.debug(`${entryPoint}: tracking is off (${why}); returning the no-op run.`);
-  }
-  return enabled;
-}
 
 function openRunState(run: RecordingRun, pushOnStack: boolean): void {
   const state = contextState();
   if (pushOnStack) state.stack.push(run);
   trackOpenRun(run);
-}
-
-interface RunPlacement {
-  info: RunInfo;
-  experimentName: string;
-  parentRunId: string | undefined;
-  existing?: RunRecord;
-}
-
-// The part of starting a run that needs the server.
-async function placeRun(
-  store: TrackingStore,
-  options: StartRunOptions,
-  env: Env,
-  resumeId: string | undefined,
-  active: Run | undefined,
-  tags: Record<string, string>,
-  startTime: number,
-): Promise<RunPlacement> {
-  if (resumeId !== undefined) {
-    const existing = await store.getRun(resumeId);
-    if (existing.info.lifecycleStage === 'deleted') {
-      throw new MlflowConfigError(
-        `Run ${resumeId} is deleted: restore it before resuming it, or start a new run.`,
-        { setting: 'runId' },
-      );
-    }
-    const info = await store.updateRun(resumeId, { status: 'RUNNING' });
-    const experiment = await store.getExperiment(info.experimentId);
-    return {
-      info,
-      experimentName: experiment.name,
-      parentRunId: existing.data.tags['mlflow.parentRunId'],
-      existing,
-    };
-  }
-  const parentRunId = tags['mlflow.parentRunId'];
-  const experimentId = await resolveExperimentId(
-    store,
-    options,
-    env,
-    parentRunId === undefined ? undefined : active,
-  );
-  const experimentName =
-    options.experimentName ?? env.MLFLOW_EXPERIMENT_NAME ?? (await store.getExperiment(experimentId)).name;
-  const record = await store.createRun({
-    experimentId,
-    startTime,
-    runName: options.runName,
-    userId: tags['mlflow.user'] ?? 'unknown',
-    tags,
-  });
-  return { info: record.info, experimentName, parentRunId };
-}
-
-// A transport failure or no answer in time starts the run offline; a configuration mistake is thrown.
-function isUnreachable(error: unknown): boolean {
-  return MlflowApiError.isInstance(error) && error.retryable;
 }
 
 /** What `startRun` does once it knows tracking is on. Exported for adapters that manage their own runs. */
@@ -170,30 +60,9 @@ export async function createRecordingRun(
     ...(options.maxPendingBytes !== undefined ? { maxPendingBytes: options.maxPendingBytes } : {}),
   };
 
-  let resumeId = options.runId;
-  if (resumeId === undefined && env.MLFLOW_RUN_ID) {
-    resumeId = env.MLFLOW_RUN_ID;
-    // As in MLflow: the variable names the one run to resume, not every run the program starts.
-    delete env.MLFLOW_RUN_ID;
-  }
-  let parentRunId = options.parentRunId;
-  if (resumeId === undefined && parentRunId === undefined && active?.isRecording) {
-    if (!options.nested) {
-      throw new MlflowConfigError(
-        `Run ${active.runId} is already active. To start a child run, pass \`nested: true\`; otherwise end the active run first (await run.end()).`,
-        { setting: 'nested' },
-      );
-    }
-    parentRunId = active.runId;
-  }
-  const startTime = Date.now();
-  const tags: Record<string, string> = { ...defaultRunTags(), ...options.tags };
-  if (parentRunId !== undefined) tags['mlflow.parentRunId'] = parentRunId;
-  if (options.description !== undefined) tags['mlflow.note.content'] = options.description;
-  const { redactor } = settings;
-  if (redactor !== false) for (const key in tags) tags[key] = redactor.value(key, tags[key]!);
-  if (options.runName !== undefined && redactor !== false)
-    options = { ...options, runName: redactor.text(options.runName) };
+  const prepared = prepareRun(options, settings, env, active, defaultRunTags());
+  options = prepared.options;
+  const { resumeId, tags, startTime } = prepared;
 
   const placing = placeRun(store, options, env, resumeId, active, tags, startTime);
   let placement: RunPlacement | undefined;
@@ -245,6 +114,7 @@ export async function createRecordingRun(
     : undefined;
   const run = new RecordingRun(store, info, {
     ...loggerOptions,
+    localFiles: NODE_LOCAL_FILES,
     parentRunId: placement!.parentRunId,
     spool,
     ...(existing ? { existingParams: existing.data.params, existingTags: existing.data.tags } : {}),
@@ -327,6 +197,7 @@ function startOffline(
   };
   const run = new RecordingRun(store, info, {
     ...loggerOptions,
+    localFiles: NODE_LOCAL_FILES,
     parentRunId: tags['mlflow.parentRunId'],
     spool,
     offline: true,
@@ -378,20 +249,5 @@ export async function withRun<T>(options: StartRunOptions, fn: (run: Run) => Pro
   const run = await createRecordingRun(options, resolveSettings(options), process.env, false);
   const state = contextState();
   state.storage ??= new AsyncLocalStorage<Run>();
-  return state.storage.run(run, async () => {
-    let result: T;
-    try {
-      result = await fn(run);
-    } catch (error) {
-      // The user's error is the one to see; an end() refused too (a run deleted on the server) is reported.
-      await run.end({ status: 'FAILED' }).catch((endError: unknown) => {
-        diag.error(
-          `Could not end run ${run.runId} FAILED: ${endError instanceof Error ? endError.message : String(endError)}`,
-        );
-      });
-      throw error;
-    }
-    await run.end({ status: 'FINISHED' });
-    return result;
-  });
+  return state.storage.run(run, () => runInside(run, fn));
 }

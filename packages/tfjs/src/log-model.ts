@@ -1,6 +1,3 @@
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
 import {
   MlflowApiError,
   MlflowKitError,
@@ -77,9 +74,9 @@ function storeOf(run: Run): TrackingStore {
 }
 
 /**
- * Writes the model's files to a temporary folder and logs them through the run, so they take the run's queue,
- * retries and spool like every other write; `MLmodel` goes last, so a directory with an `MLmodel` file always
- * holds a complete model.
+ * Logs the model's files from memory through the run, so they take the run's queue, retries and spool like
+ * every other write, and no file system is needed (a web page has none); `MLmodel` goes last, so a directory
+ * with an `MLmodel` file always holds a complete model.
  */
 async function logFiles(
   run: Run,
@@ -87,21 +84,9 @@ async function logFiles(
   files: [string, Uint8Array][],
   mlmodel: Uint8Array,
 ): Promise<void> {
-  const dir = await mkdtemp(join(tmpdir(), 'mlflow-kit-model-'));
-  try {
-    const weights = join(dir, 'files');
-    for (const [name, bytes] of files) {
-      const target = join(weights, ...name.split('/'));
-      await mkdir(dirname(target), { recursive: true });
-      await writeFile(target, bytes);
-    }
-    await writeFile(join(dir, 'MLmodel'), mlmodel);
-    const done = run.logArtifacts(weights, path);
-    const last = run.logArtifact(join(dir, 'MLmodel'), path);
-    await Promise.all([done, last]);
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
+  const prefix = path ? `${path}/` : '';
+  await Promise.all(files.map(([name, bytes]) => run.logBytes(bytes, `${prefix}${name}`)));
+  await run.logBytes(mlmodel, `${prefix}MLmodel`);
 }
 
 /** Creates the registered model unless it exists (also when another process creates it at the same moment). */

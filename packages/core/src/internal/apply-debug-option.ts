@@ -1,5 +1,5 @@
 import { setDiagLogger } from '../diag.js';
-import { parseBooleanEnv } from '../settings.js';
+import { parseBooleanEnv, processEnv } from './setting-parsers.js';
 
 /**
  * Honours the `debug` switch of an entry point: when `debug` is `true` (or, when it is not given,
@@ -19,7 +19,7 @@ import { parseBooleanEnv } from '../settings.js';
  */
 export function applyDebugOption(
   debug: boolean | undefined,
-  env: Record<string, string | undefined> = process.env,
+  env: Record<string, string | undefined> = processEnv(),
 ): void {
   if (debug ?? envDebug(env)) setDiagLogger(globalThis.console, 'debug');
 }

@@ -13,7 +13,7 @@ export { createRecordingRun } from '../start-run.js';
 export { applyDebugOption } from './apply-debug-option.js';
 export { bridgePrototype } from './bridge-prototype.js';
 export { defaultRunTags } from './default-tags.js';
+export { encodePng } from './encode-png.js';
 export { globalPart } from './global.js';
 export { LOGGED_MODEL_METRICS_PER_CALL, LOGGED_MODEL_PARAMS_PER_CALL } from './logged-model-limits.js';
-export { encodePng } from './png.js';
 export { type TlsConnectOptions, tlsConnectOptions } from './tls.js';

@@ -2,6 +2,7 @@ import { contextState } from '../context.js';
 import { diag } from '../diag.js';
 import type { Run } from '../run.js';
 import { globals } from './global.js';
+import { onNoOpenRuns } from './open-runs.js';
 import { exitTimeoutMs } from './spool-settings.js';
 
 type EndStatus = 'FINISHED' | 'FAILED' | 'KILLED';
@@ -115,13 +116,7 @@ export function trackOpenRun(run: Closable): void {
   const state = contextState();
   state.open.add(run);
   installExitHooks();
+  onNoOpenRuns(removeSignalHandlers);
   const handler = signalHandler();
   for (const signal of SIGNALS) if (!process.listeners(signal).includes(handler)) process.on(signal, handler);
-}
-
-/** Stops tracking a run that has ended. */
-export function untrackRun(run: Run): void {
-  const state = contextState();
-  state.open.delete(run as Closable);
-  if (state.open.size === 0) removeSignalHandlers();
 }

@@ -1,9 +1,8 @@
 import { diag } from '../diag.js';
 import { MlflowApiError } from '../errors.js';
-import type { RunSpool } from '../spool.js';
 import type { TrackingStore } from '../store.js';
 import { inBackground } from './background.js';
-import { replaySpoolRun } from './spool-replay.js';
+import type { SpoolSink } from './spool-sink.js';
 
 /** Options of {@link OfflineProbe}. */
 export interface OfflineProbeOptions {
@@ -36,7 +35,7 @@ export class OfflineProbe {
 
   constructor(
     private readonly store: TrackingStore,
-    private readonly spool: RunSpool,
+    private readonly spool: SpoolSink,
     private readonly options: OfflineProbeOptions,
   ) {}
 
@@ -83,7 +82,7 @@ export class OfflineProbe {
       return;
     }
     const uploadStarted = Date.now();
-    const remoteRunId = await replaySpoolRun(this.spool, this.store);
+    const remoteRunId = await this.spool.replay(this.store);
     if (remoteRunId === undefined) {
       this.failures++;
       this.schedule(Math.min(MAX_BACKOFF_MS, this.options.intervalMs * 2 ** this.failures));

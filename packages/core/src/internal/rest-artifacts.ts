@@ -1,68 +1,20 @@
 import { createReadStream } from 'node:fs';
 import { copyFile, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
-import { dirname, extname, join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { MlflowKitError } from '../errors.js';
 import type { ArtifactSource } from '../store.js';
 import type { FileInfo } from '../types.js';
-import type { HttpClient } from './http.js';
 import { readDirectoryIfExists } from './local-fs.js';
-import { decodeFileInfo, type WireFileInfo } from './rest-codec.js';
+import {
+  type ArtifactRoot,
+  cleanRelativePath,
+  encodeSegments,
+  guessContentType,
+  ProxyArtifacts,
+  resolveArtifactRoot as resolveRoot,
+} from './proxy-artifacts.js';
 
-const PROXY_ENDPOINT = '/mlflow-artifacts/artifacts';
-
-/** Where an artifact root lives: behind the server's artifact proxy, or on a local filesystem. */
-export type ArtifactRoot = { kind: 'http'; url: string } | { kind: 'file'; path: string };
-
-const CONTENT_TYPES: Record<string, string> = {
-  '.json': 'application/json',
-  '.txt': 'text/plain',
-  '.log': 'text/plain',
-  '.md': 'text/markdown',
-  '.csv': 'text/csv',
-  '.tsv': 'text/tab-separated-values',
-  '.html': 'text/html',
-  '.htm': 'text/html',
-  '.yaml': 'application/x-yaml',
-  '.yml': 'application/x-yaml',
-  '.xml': 'application/xml',
-  '.png': 'image/png',
-  '.jpg': 'image/jpeg',
-  '.jpeg': 'image/jpeg',
-  '.gif': 'image/gif',
-  '.svg': 'image/svg+xml',
-  '.webp': 'image/webp',
-  '.pdf': 'application/pdf',
-  '.zip': 'application/zip',
-  '.gz': 'application/gzip',
-  '.js': 'text/javascript',
-  '.py': 'text/x-python',
-  '.wasm': 'application/wasm',
-};
-
-/** The MIME type Python's `mimetypes.guess_type` would give, for common artifact files. */
-export function guessContentType(path: string): string {
-  return CONTENT_TYPES[extname(path).toLowerCase()] ?? 'application/octet-stream';
-}
-
-/** Normalises a relative artifact path and refuses ones that escape the root. */
-export function cleanRelativePath(relativePath: string): string {
-  const parts = relativePath.split('/').filter((part) => part !== '' && part !== '.');
-  if (parts.includes('..') || relativePath.includes('\0')) {
-    throw new MlflowKitError(
-      `Invalid artifact path "${relativePath}": it must stay inside the artifact root (no ".." segments).`,
-    );
-  }
-  return parts.join('/');
-}
-
-function encodeSegments(path: string): string {
-  return path
-    .split('/')
-    .filter((part) => part !== '')
-    .map(encodeURIComponent)
-    .join('/');
-}
+export { type ArtifactRoot, cleanRelativePath, guessContentType } from './proxy-artifacts.js';
 
 /**
  * Maps an artifact root URI to where its bytes live, as MLflow's Python client does:
@@ -70,52 +22,21 @@ function encodeSegments(path: string): string {
  * as they are, `file://` roots and absolute paths read and written directly.
  */
 export function resolveArtifactRoot(artifactUri: string, trackingUri: string): ArtifactRoot {
-  const scheme = /^([a-z][a-z0-9+.-]*):/i.exec(artifactUri)?.[1]?.toLowerCase();
-  if (scheme === 'mlflow-artifacts') {
-    const tracking = new URL(trackingUri);
-    if (tracking.protocol !== 'http:' && tracking.protocol !== 'https:') {
-      throw new MlflowKitError(
-        `The artifact root ${artifactUri} needs an http(s) tracking URI, not ${trackingUri}.`,
-      );
-    }
-    const rest = artifactUri.slice('mlflow-artifacts:'.length);
-    let host = tracking.host;
-    let path = rest;
-    if (rest.startsWith('//')) {
-      const slash = rest.indexOf('/', 2);
-      host = (slash === -1 ? rest.slice(2) : rest.slice(2, slash)) || tracking.host;
-      path = slash === -1 ? '' : rest.slice(slash);
-    }
-    const fullPath = `${tracking.pathname}/api/2.0${PROXY_ENDPOINT}/${path}`
-      .replace(/\/{2,}/g, '/')
-      .replace(/\/+$/, '');
-    return { kind: 'http', url: `${tracking.protocol}//${host}${fullPath}` };
-  }
-  if (scheme === 'http' || scheme === 'https') return { kind: 'http', url: artifactUri.replace(/\/+$/, '') };
-  if (scheme === 'file') return { kind: 'file', path: fileURLToPath(artifactUri) };
-  if (scheme === undefined && artifactUri.startsWith('/')) return { kind: 'file', path: artifactUri };
-  throw new MlflowKitError(
-    `The artifact root ${artifactUri} uses the "${scheme ?? artifactUri}:" scheme, which mlflow-kit cannot write directly: ` +
-      'start the tracking server with its artifact proxy (`mlflow server --serve-artifacts`, the default) so that new ' +
-      'experiments get mlflow-artifacts:/ roots, or create the experiment with such an artifact location.',
-  );
+  return resolveRoot(artifactUri, trackingUri, fileURLToPath);
 }
 
-/** Artifact reads and writes for the REST store, through the proxied artifact API or the local filesystem. */
-export class RestArtifacts {
-  readonly #http: HttpClient;
-  readonly #trackingUri: string;
-
-  constructor(http: HttpClient, trackingUri: string) {
-    this.#http = http;
-    this.#trackingUri = trackingUri;
+/** Artifact reads and writes for the REST store in Node: the proxied API, plus `file:` roots and file sources. */
+export class RestArtifacts extends ProxyArtifacts {
+  protected override root(artifactUri: string): ArtifactRoot {
+    return resolveArtifactRoot(artifactUri, this.trackingUri);
   }
 
   /** Writes one file, streaming a file source rather than reading it whole. */
-  async upload(artifactUri: string, relativePath: string, source: ArtifactSource): Promise<void> {
+  override async upload(artifactUri: string, relativePath: string, source: ArtifactSource): Promise<void> {
     const rel = cleanRelativePath(relativePath);
-    if (!rel) throw new MlflowKitError('An artifact needs a file name: the relative path is empty.');
-    const root = resolveArtifactRoot(artifactUri, this.#trackingUri);
+    const root = this.root(artifactUri);
+    if (!rel || (root.kind === 'http' && 'bytes' in source))
+      return super.upload(artifactUri, relativePath, source);
     if (root.kind === 'file') {
       const target = join(root.path, ...rel.split('/'));
       await mkdir(dirname(target), { recursive: true });
@@ -123,62 +44,37 @@ export class RestArtifacts {
       else await copyFile(source.file, target);
       return;
     }
+    const file = (source as { file: string }).file;
     const contentType = guessContentType(rel);
-    const url = `${root.url}/${encodeSegments(rel)}`;
-    if ('bytes' in source) {
-      const bytes = source.bytes;
-      await this.#http.send({
-        method: 'PUT',
-        path: url,
-        body: () => ({ body: bytes, contentType, contentLength: bytes.byteLength }),
-      });
-      return;
-    }
-    const file = source.file;
     const { size } = await stat(file);
-    await this.#http.send({
+    await this.http.send({
       method: 'PUT',
-      path: url,
+      path: `${root.url}/${encodeSegments(rel)}`,
       body: () => ({ body: createReadStream(file), contentType, contentLength: size }),
     });
   }
 
   /** Lists one level under `relativePath`; paths come back relative to the artifact root. */
-  async list(artifactUri: string, relativePath = ''): Promise<FileInfo[]> {
+  override async list(artifactUri: string, relativePath = ''): Promise<FileInfo[]> {
+    const root = this.root(artifactUri);
+    if (root.kind !== 'file') return super.list(artifactUri, relativePath);
     const rel = cleanRelativePath(relativePath);
-    const root = resolveArtifactRoot(artifactUri, this.#trackingUri);
-    if (root.kind === 'file') {
-      const dir = rel ? join(root.path, ...rel.split('/')) : root.path;
-      const entries = await readDirectoryIfExists(dir);
-      const out: FileInfo[] = [];
-      for (const entry of entries) {
-        const path = rel ? `${rel}/${entry.name}` : entry.name;
-        if (entry.isDirectory()) out.push({ path, isDir: true });
-        else out.push({ path, isDir: false, fileSize: (await stat(join(dir, entry.name))).size });
-      }
-      return out.sort((a, b) => a.path.localeCompare(b.path));
+    const dir = rel ? join(root.path, ...rel.split('/')) : root.path;
+    const entries = await readDirectoryIfExists(dir);
+    const out: FileInfo[] = [];
+    for (const entry of entries) {
+      const path = rel ? `${rel}/${entry.name}` : entry.name;
+      if (entry.isDirectory()) out.push({ path, isDir: true });
+      else out.push({ path, isDir: false, fileSize: (await stat(join(dir, entry.name))).size });
     }
-    const marker = root.url.indexOf(PROXY_ENDPOINT);
-    if (marker === -1) {
-      throw new MlflowKitError(
-        `Cannot list artifacts under ${root.url}: listing needs an artifact root served by the MLflow artifact proxy (.../api/2.0/mlflow-artifacts/artifacts/...).`,
-      );
-    }
-    const listUrl = root.url.slice(0, marker + PROXY_ENDPOINT.length);
-    const tail = decodeURIComponent(root.url.slice(marker + PROXY_ENDPOINT.length)).replace(/^\/+/, '');
-    const path = [tail, rel].filter(Boolean).join('/');
-    const response = await this.#http.json<{ files?: WireFileInfo[] }>('GET', listUrl, { path });
-    return (response.files ?? [])
-      .map((file) => decodeFileInfo(file, rel))
-      .sort((a, b) => a.path.localeCompare(b.path));
+    return out.sort((a, b) => a.path.localeCompare(b.path));
   }
 
   /** Reads one file whole. */
-  async download(artifactUri: string, relativePath: string): Promise<Uint8Array> {
+  override async download(artifactUri: string, relativePath: string): Promise<Uint8Array> {
+    const root = this.root(artifactUri);
+    if (root.kind !== 'file') return super.download(artifactUri, relativePath);
     const rel = cleanRelativePath(relativePath);
-    const root = resolveArtifactRoot(artifactUri, this.#trackingUri);
-    if (root.kind === 'file') return new Uint8Array(await readFile(join(root.path, ...rel.split('/'))));
-    const response = await this.#http.send({ method: 'GET', path: `${root.url}/${encodeSegments(rel)}` });
-    return response.body;
+    return new Uint8Array(await readFile(join(root.path, ...rel.split('/'))));
   }
 }

@@ -8,7 +8,7 @@ import type {
   Page,
   RegisteredModel,
 } from '../types.js';
-import type { HttpClient } from './http.js';
+import type { RetryingHttpClient as HttpClient } from './http-core.js';
 import {
   decodeLoggedModel,
   decodeModelVersion,

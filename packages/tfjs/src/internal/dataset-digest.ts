@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { Md5 } from './md5.js';
 
 /** MLflow hashes at most this many values of each array (`mlflow/data/digest_utils.py` `MAX_ROWS`). */
 export const MAX_HASHED_VALUES = 10_000;
@@ -113,10 +113,10 @@ export function computeTensorDigest(
   targets: HashableArray[] = [],
   extra: Uint8Array[] = [],
 ): string {
-  const hash = createHash('md5');
+  const hash = new Md5();
   for (const array of [...features, ...targets]) for (const part of arrayBytes(array)) hash.update(part);
   for (const part of extra) hash.update(part);
-  return hash.digest('hex').slice(0, 8);
+  return hash.hex().slice(0, 8);
 }
 
 /** An int64, little-endian, as extra digest input (such as a dataset's element count). */

@@ -1,5 +1,3 @@
-import { createRequire } from 'node:module';
-import { join } from 'node:path';
 import { diag, MlflowConfigError } from '@mlflow-kit/core';
 import type { TfjsInfoSource } from './tfjs-info.js';
 
@@ -18,7 +16,20 @@ const ENTRIES: [RegExp, string][] = [
 ];
 const LOADABLE = ['@tensorflow/tfjs-node', '@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs'];
 
-const localRequire = createRequire(import.meta.url);
+type Require = NodeJS.Require;
+
+// Node's module loader, reached at run time (Node ≥ 20.16 has `process.getBuiltinModule`), so that a web page's
+// bundle of this package reaches no `node:` module; a page has none, and there `{ tf }` must be passed.
+function nodeRequires(): { local: Require; program: Require } | undefined {
+  const getBuiltin = (globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }).process
+    ?.getBuiltinModule;
+  if (!getBuiltin) return undefined;
+  const { createRequire } = getBuiltin('node:module') as typeof import('node:module');
+  return {
+    local: createRequire(import.meta.url),
+    program: createRequire(`${process.cwd()}/package.json`),
+  };
+}
 
 function usable(value: unknown): value is FoundTfjs {
   const callback = (value as { Callback?: { prototype?: unknown } } | null)?.Callback;
@@ -26,7 +37,7 @@ function usable(value: unknown): value is FoundTfjs {
 }
 
 /** Copies of tfjs already loaded in this process (Node's module cache), one per `Callback` class, preferred first. */
-function loadedCopies(): { tf: FoundTfjs; file: string }[] {
+function loadedCopies(localRequire: Require): { tf: FoundTfjs; file: string }[] {
   const found: { tf: FoundTfjs; file: string; rank: number }[] = [];
   for (const [file, module] of Object.entries(localRequire.cache)) {
     const rank = ENTRIES.findIndex(([pattern]) => pattern.test(file));
@@ -42,8 +53,7 @@ function loadedCopies(): { tf: FoundTfjs; file: string }[] {
 }
 
 /** Loads tfjs the way the program would: resolved from the working directory first, then from this package. */
-function loadTfjs(): FoundTfjs | undefined {
-  const requires = [createRequire(join(process.cwd(), 'package.json')), localRequire];
+function loadTfjs(requires: Require[]): FoundTfjs | undefined {
   for (const name of LOADABLE) {
     for (const load of requires) {
       try {
@@ -63,7 +73,8 @@ function loadTfjs(): FoundTfjs | undefined {
  * here. Throws a {@link MlflowConfigError} saying to pass `{ tf }` when there is none.
  */
 export function findTfjs(): FoundTfjs {
-  const loaded = loadedCopies();
+  const node = nodeRequires();
+  const loaded = node ? loadedCopies(node.local) : [];
   if (loaded.length > 1) {
     diag.once(
       '@mlflow-kit/tfjs:several-copies',
@@ -71,10 +82,12 @@ export function findTfjs(): FoundTfjs {
       `mlflowCallback found ${loaded.length} copies of TensorFlow.js (${loaded.map((copy) => copy.file).join(', ')}) and uses the first; a callback only works in any position of the callbacks list with the copy the model is built with: pass \`{ tf }\` from that one.`,
     );
   }
-  const tf = loaded[0]?.tf ?? loadTfjs();
+  const tf = loaded[0]?.tf ?? (node ? loadTfjs([node.program, node.local]) : undefined);
   if (!tf) {
     throw new MlflowConfigError(
-      'mlflowCallback could not find TensorFlow.js (neither @tensorflow/tfjs-node nor @tensorflow/tfjs is loaded or installed): pass `{ tf }`, the module your model is built with.',
+      node
+        ? 'mlflowCallback could not find TensorFlow.js (neither @tensorflow/tfjs-node nor @tensorflow/tfjs is loaded or installed): pass `{ tf }`, the module your model is built with.'
+        : 'mlflowCallback cannot look TensorFlow.js up in a web page: pass `{ tf }`, the module your model is built with.',
       { setting: 'tf' },
     );
   }
