@@ -52,7 +52,8 @@ function runProbe(mode: 'on' | 'off' | 'rest', trackingUri: string, cwd: string)
   });
 }
 
-describe('tracking off', () => {
+// Each test runs a TypeScript child process, which takes seconds on a loaded machine.
+describe('tracking off', { timeout: 60_000 }, () => {
   it('loads no undici, starts no timer, opens no connection and writes no file', async () => {
     const cwd = mkdtempSync(join(tmpdir(), 'mlflow-kit-off-'));
     connectionsSeen = 0;
