@@ -52,38 +52,33 @@ it('the browser-training example trains in Chromium with a live chart and a run 
   await page.goto(`${origin}/?trackingUri=${encodeURIComponent(trackingUri())}&experiment=${experiment}`);
 
   // The link to the run appears when the run starts, before training ends.
-  await page.waitForFunction(
-    () => document.querySelector('#run-link')?.getAttribute('href') !== null,
-    undefined,
-    {
-      timeout: 30_000,
-    },
-  );
+  await page.waitForSelector('#run-link[href]', { timeout: 30_000 });
   const href = (await page.getAttribute('#run-link', 'href')) ?? '';
   const [, experimentId, runId] = /#\/experiments\/(\d+)\/runs\/([0-9a-f]{32})$/.exec(href) ?? [];
   expect(href.startsWith(`${trackingUri()}/#/experiments/`), href).toBe(true);
   expect(runId, href).toBeDefined();
 
-  await page.waitForFunction(() => document.body.dataset.state !== undefined, undefined, { timeout: 40_000 });
-  const state = await page.evaluate(() => ({
-    state: document.body.dataset.state,
-    status: document.getElementById('status')?.textContent,
-  }));
+  await page.waitForSelector('body[data-state]', { timeout: 40_000 });
+  const state = {
+    state: await page.getAttribute('body', 'data-state'),
+    status: await page.textContent('#status'),
+  };
   expect(state.state, `${state.status}\n${consoleLines.join('\n')}`).toBe('done');
 
   // The chart is drawn: pixels of the loss (red) and accuracy (blue) lines on the canvas.
-  const colours = await page.evaluate(() => {
-    const canvas = document.getElementById('chart') as HTMLCanvasElement;
-    const { data } = canvas.getContext('2d')!.getImageData(0, 0, canvas.width, canvas.height);
+  // (A string, evaluated in the page: this file is compiled without the DOM types.)
+  const colours = (await page.evaluate(`(() => {
+    const canvas = document.getElementById('chart');
+    const { data } = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height);
     let red = 0;
     let blue = 0;
     for (let index = 0; index < data.length; index += 4) {
-      const [r, g, b] = [data[index]!, data[index + 1]!, data[index + 2]!];
+      const [r, g, b] = [data[index], data[index + 1], data[index + 2]];
       if (r > 180 && g < 110 && b < 110) red++;
       if (b > 180 && r < 90 && g < 150) blue++;
     }
     return { red, blue };
-  });
+  })()`)) as { red: number; blue: number };
   expect(colours.red, 'loss line pixels').toBeGreaterThan(300);
   expect(colours.blue, 'accuracy line pixels').toBeGreaterThan(300);
   mkdirSync(SCREENSHOT_DIR, { recursive: true });
