@@ -22,7 +22,8 @@ import { withWorkspaceLock } from './workspace-lock.js';
  *   `mlflow.source.name` tag, the program's path). A `text` block right after it is its expected output.
  *   A `yaml <file>` block right before it is written as that file next to it.
  * - sh: install lines check the packages they name; `pnpm <script>` lines check the script (and run the cheap
- *   ones); `mlflow server`/`mlflow ui` start on a free port and are stopped once they answer; other commands run
+ *   ones); `pnpm example:browser` serves its page on a free port and is stopped once the page and its script
+ *   load; `mlflow server`/`mlflow ui` start on a free port and are stopped once they answer; other commands run
  *   with `mlflow-kit` from the CLI's source and `mlflow` from the test venv. `127.0.0.1:5000`, the address
  *   READMEs give "your tracking server", is the suite's server (or the free port of a server the block starts).
  * - yaml: parsed; an MLmodel is compared with one that logModel really wrote.
@@ -392,6 +393,61 @@ async function runServerBlock(block: ReadmeBlock): Promise<void> {
   }
 }
 
+/** `pnpm` scripts that serve a web page until stopped (honouring `PORT`, printing `Open <url>`). */
+const SERVING_SCRIPTS = new Set(['example:browser']);
+
+/** Starts the block's page server on a free port (`PORT=0`), loads the page and what it loads, stops it. */
+async function runServingBlock(block: ReadmeBlock): Promise<void> {
+  await withWorkspaceLock('read', () =>
+    limited(async () => {
+      const server = spawn('bash', ['-eu', '-c', block.code], {
+        cwd: REPO_ROOT,
+        env: childEnv({ PORT: '0' }),
+        detached: true,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let output = '';
+      const printed = new Promise<string>((resolve, reject) => {
+        const seen = (chunk: Buffer) => {
+          output = `${output}${chunk}`.slice(-8000);
+          const url = /Open (http:\/\/127\.0\.0\.1:\d+\/)/.exec(output)?.[1];
+          if (url) resolve(url);
+        };
+        server.stdout?.on('data', seen);
+        server.stderr?.on('data', seen);
+        server.once('exit', (code) =>
+          reject(new Error(`${block.code} exited (${code}) before serving:\n${output}`)),
+        );
+      });
+      try {
+        const url = await Promise.race([
+          printed,
+          sleep(120_000).then(() => {
+            throw new Error(`${block.code} printed no address within 120 s:\n${output}`);
+          }),
+        ]);
+        const html = await (await fetch(url)).text();
+        const scripts = [...html.matchAll(/<script[^>]*src="\.\/([^"]+)"/g)].map((match) => match[1] ?? '');
+        expect(scripts.length, html).toBeGreaterThan(0);
+        for (const script of scripts) {
+          const response = await fetch(new URL(script, url));
+          expect(response.status, script).toBe(200);
+          expect(response.headers.get('content-type'), script).toMatch(/javascript/);
+          expect((await response.arrayBuffer()).byteLength, script).toBeGreaterThan(10_000);
+        }
+      } finally {
+        if (server.pid !== undefined && server.exitCode === null) {
+          const exited = new Promise((done) => server.once('exit', done));
+          signalGroup(server.pid, 'SIGTERM');
+          const force = setTimeout(() => signalGroup(server.pid!, 'SIGKILL'), 15_000);
+          await exited;
+          clearTimeout(force);
+        }
+      }
+    }),
+  );
+}
+
 /** Runs the `pnpm` lines of a block that are cheap to run, and checks that the others are scripts. */
 async function runPnpmBlock(block: ReadmeBlock, commands: string[]): Promise<Outcome | undefined> {
   const segments = commands.flatMap((command) => command.split('&&').map((part) => part.trim()));
@@ -415,6 +471,10 @@ async function runShellBlock(block: ReadmeBlock): Promise<void> {
   expect(commands.length, 'the block has a command').toBeGreaterThan(0);
   if (commands.every((command) => INSTALL.test(command))) {
     checkInstallBlock(block);
+    return;
+  }
+  if (commands.length === 1 && SERVING_SCRIPTS.has(PNPM_SCRIPT.exec(commands[0] ?? '')?.[1] ?? '')) {
+    await runServingBlock(block);
     return;
   }
   if (commands.every((command) => command.split('&&').every((part) => PNPM_SCRIPT.test(part.trim())))) {
