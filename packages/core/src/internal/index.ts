@@ -9,6 +9,8 @@
  * @packageDocumentation
  */
 
+// The run start of a web page, here too so that adapters' browser entries type-check against this entry.
+export { createPageRun } from '../browser/start-run.js';
 export { createRecordingRun } from '../start-run.js';
 export { applyDebugOption } from './apply-debug-option.js';
 export { bridgePrototype } from './bridge-prototype.js';
