@@ -150,7 +150,7 @@ print(json.dumps({"status": r.info.status, "history": history, "metrics": r.data
 `);
   expect(written.status).toBe('FINISHED');
   expect(written.history.loss!.map(([step]) => step)).toEqual([0, 1, 2, 3, 4]);
-  written.history.loss!.forEach(([, value], step) => expect(value).toBeCloseTo(logged.losses[step]!, 6));
+  for (const [step, value] of written.history.loss!) expect(value).toBeCloseTo(logged.losses[step]!, 6);
   expect(written.history['dense/kernel/count']).toEqual([[4, logged.histogram.count]]);
   expect(written.metrics['dense/kernel/min']).toBeCloseTo(logged.histogram.min, 6);
   expect(written.metrics['dense/kernel/max']).toBeCloseTo(logged.histogram.max, 6);

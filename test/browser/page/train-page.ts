@@ -47,7 +47,7 @@ async function logWithSummaryWriter(
     logDir: 'runs/page-writer',
   });
   const losses = [0.9, 0.5, 0.3, 0.2, 0.1];
-  losses.forEach((loss, step) => writer.addScalar('loss', loss, step));
+  for (const [step, loss] of losses.entries()) writer.addScalar('loss', loss, step);
   writer.addHistogram('dense/kernel', kernel, 4);
   const text = 'written by **SummaryWriter** in a page';
   writer.addText('notes', text, 1);
