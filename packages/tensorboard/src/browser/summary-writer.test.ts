@@ -47,3 +47,9 @@ it('says once per option that event-file options are ignored, and writes no even
   expect(lines.filter((line) => line.includes(`logDir ${logDir} names the MLflow run`))).toHaveLength(1);
   expect(existsSync(logDir)).toBe(false);
 });
+
+it('throws at construction, naming trackingUri, when tracking is on in a page without a tracking URI', () => {
+  expect(() => new SummaryWriter({ enabled: true })).toThrow(
+    expect.objectContaining({ name: 'MlflowConfigError', setting: 'trackingUri' }),
+  );
+});

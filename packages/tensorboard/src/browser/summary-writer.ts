@@ -1,4 +1,5 @@
 import { diag, MlflowConfigError } from '@mlflow-kit/core';
+import { resolveBrowserSettings } from '@mlflow-kit/core/internal';
 import { browserPlatform } from '../internal/browser-platform.js';
 import { SummaryWriterBase, type SummaryWriterOptions } from '../internal/summary-writer-base.js';
 
@@ -31,6 +32,8 @@ export class SummaryWriter extends SummaryWriterBase {
         { setting: 'tee' },
       );
     }
+    // A configuration mistake throws here, early, rather than inside a training loop's first write.
+    if (options.enabled === true && options.run === undefined) resolveBrowserSettings(options);
     for (const option of EVENT_FILE_OPTIONS) {
       if (options[option] !== undefined) {
         diag.once(
