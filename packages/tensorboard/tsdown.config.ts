@@ -1,4 +1,7 @@
 import { defineConfig } from 'tsdown';
-import { packageBuild } from '../../tsdown.base.ts';
+import { browserBuild, packageBuild } from '../../tsdown.base.ts';
 
-export default defineConfig({ ...packageBuild, entry: ['src/index.ts'] });
+export default defineConfig([
+  { ...packageBuild, entry: ['src/index.ts'] },
+  { ...browserBuild, entry: ['src/browser.ts'] },
+]);

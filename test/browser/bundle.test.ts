@@ -39,6 +39,21 @@ describe('the browser entry of @mlflow-kit/core', () => {
     expect(entry!.text).toContain('cannot look TensorFlow.js up in a web page');
   });
 
+  it('bundles @mlflow-kit/tensorboard for the browser (SummaryWriter, MLflow side only) without reaching a Node built-in', async () => {
+    const bundle = await bundleForBrowser(
+      { contents: "export * from '@mlflow-kit/tensorboard';\n", resolveDir: import.meta.dirname },
+      join(tmpdir(), 'mlflow-kit-tensorboard-browser-bundle'),
+    );
+    expect(bundle.nodeImports).toEqual([]);
+    const [entry, ...lazy] = bundle.files;
+    console.info(
+      `@mlflow-kit/tensorboard browser entry with core: ${kb(entry!.minBytes)} minified, ${kb(entry!.gzipBytes)} min+gzip; lazy chunks: ${lazy.map((file) => kb(file.gzipBytes)).join(', ')}`,
+    );
+    // The page's writer, not the Node one: it refuses the event-file tee, and the event-file writer is not in.
+    expect(entry!.text).toContain('the event-file tee is Node-only');
+    expect(entry!.text).not.toContain('events.out.tfevents');
+  });
+
   it('bundles the Node entry with Node built-ins reached, so that the check above can fail', async () => {
     const bundle = await bundleForBrowser(
       {

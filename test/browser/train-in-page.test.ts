@@ -30,7 +30,7 @@ afterAll(async () => {
   if (dir) await rm(dir, { recursive: true, force: true });
 });
 
-it('trains a tfjs model in Chromium and logs it to the real server, where Python reads every param, metric point and artifact', async () => {
+it('trains a tfjs model in Chromium and logs it, and SummaryWriter calls, to the real server, where Python reads every param, metric point and artifact', async () => {
   const experiment = uniqueName('browser');
   const started = Date.now();
   const page = await browser.newPage();
@@ -118,4 +118,57 @@ print(json.dumps({"status": r.info.status, "params": r.data.params, "tags": r.da
     expect(head.readUInt32BE(16), name).toBe(result.image!.width);
     expect(head.readUInt32BE(20), name).toBe(result.image!.height);
   }
+
+  // The page's SummaryWriter: its own run (named after logDir, ended FINISHED by close()), every scalar point,
+  // the histogram's summary metrics and bucket JSON, the text and the image, as the Node writer logs them.
+  const logged = result.writer!;
+  const written = await python<{
+    status: string;
+    history: Record<string, [number, number][]>;
+    metrics: Record<string, number>;
+    artifacts: string[];
+    text: string;
+    buckets: { tag: string; steps: { step: number; count: number; counts: number[] }[] };
+    png: string;
+  }>(`
+import json, base64, mlflow
+from mlflow.tracking import MlflowClient
+c = MlflowClient()
+e = c.get_experiment_by_name("${experiment}")
+[r] = c.search_runs([e.experiment_id], "attributes.run_name = '${logged.runName}'")
+def walk(path=None):
+    out = []
+    for f in c.list_artifacts(r.info.run_id, path):
+        out += walk(f.path) if f.is_dir else [f.path]
+    return out
+history = {k: [[m.step, m.value] for m in sorted(c.get_metric_history(r.info.run_id, k), key=lambda m: m.step)] for k in r.data.metrics}
+uri = f"runs:/{r.info.run_id}"
+print(json.dumps({"status": r.info.status, "history": history, "metrics": r.data.metrics, "artifacts": walk(),
+  "text": mlflow.artifacts.load_text(f"{uri}/text/notes/step_1.txt"),
+  "buckets": mlflow.artifacts.load_dict(f"{uri}/histograms/dense/kernel.json"),
+  "png": base64.b64encode(open(mlflow.artifacts.download_artifacts(f"{uri}/images/sample/step_2.png"), "rb").read()[:24]).decode()}))
+`);
+  expect(written.status).toBe('FINISHED');
+  expect(written.history.loss!.map(([step]) => step)).toEqual([0, 1, 2, 3, 4]);
+  for (const [step, value] of written.history.loss!) expect(value).toBeCloseTo(logged.losses[step]!, 6);
+  expect(written.history['dense/kernel/count']).toEqual([[4, logged.histogram.count]]);
+  expect(written.metrics['dense/kernel/min']).toBeCloseTo(logged.histogram.min, 6);
+  expect(written.metrics['dense/kernel/max']).toBeCloseTo(logged.histogram.max, 6);
+  expect(written.buckets.steps.map((step) => step.step)).toEqual([4]);
+  expect(written.buckets.steps[0]!.counts.reduce((sum, count) => sum + count, 0)).toBe(
+    logged.histogram.count,
+  );
+  expect(written.text).toBe(logged.text);
+  expect(written.artifacts).toEqual(
+    expect.arrayContaining([
+      'histograms/dense/kernel.json',
+      'histograms/dense/kernel.png',
+      'images/sample/step_2.png',
+      'text/notes/step_1.txt',
+    ]),
+  );
+  const head = Buffer.from(written.png, 'base64');
+  expect([...head.subarray(0, 8)]).toEqual([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+  expect(head.readUInt32BE(16)).toBe(logged.image.width);
+  expect(head.readUInt32BE(20)).toBe(logged.image.height);
 });

@@ -1,6 +1,7 @@
 import { diag, MlflowValidationError } from '@mlflow-kit/core';
 import { assertFinite, histogramStats, tfjsBuckets } from './internal/histogram.js';
 import { assertStep, LogdirSink, type LogdirSinkOptions } from './internal/logdir-sink.js';
+import { nodePlatform } from './internal/node-platform.js';
 import type { RunBindingOptions } from './internal/run-binding.js';
 import { type NumericData, readNumbers, type TensorLike } from './internal/tensor-like.js';
 
@@ -85,13 +86,16 @@ const INT32_MAX = 2 ** 31;
 const cache = new Map<string, SummaryFileWriter>();
 
 /** The cached writer of a log directory, created with `options` on first use. */
-export function cachedSummaryFileWriter(logdir: string, options: LogdirSinkOptions): SummaryFileWriter {
+export function cachedSummaryFileWriter(
+  logdir: string,
+  options: Omit<LogdirSinkOptions, 'platform'>,
+): SummaryFileWriter {
   if (logdir == null || typeof logdir !== 'string' || logdir.length === 0) {
     throw new Error(`Invalid logdir: ${logdir}. Expected a non-empty string for logdir.`);
   }
   let writer = cache.get(logdir);
   if (!writer) {
-    writer = new SummaryFileWriter(new LogdirSink(logdir, options));
+    writer = new SummaryFileWriter(new LogdirSink(logdir, { ...options, platform: nodePlatform }));
     cache.set(logdir, writer);
   }
   return writer;

@@ -7,5 +7,13 @@ export interface PageResult {
   epochs?: Record<string, number>[];
   /** Size of the canvas image it logged. */
   image?: { width: number; height: number };
+  /** What the page's `SummaryWriter` (a run of its own) logged. */
+  writer?: {
+    runName: string;
+    losses: number[];
+    histogram: { min: number; max: number; count: number };
+    text: string;
+    image: { width: number; height: number };
+  };
   error?: string;
 }

@@ -3,6 +3,7 @@
 // @mlflow-kit/tfjs. What it logged is left in `window.result` for the test to compare with what the official
 // Python client reads back.
 import { withRun } from '@mlflow-kit/core';
+import { SummaryWriter } from '@mlflow-kit/tensorboard';
 import { mlflowCallback } from '@mlflow-kit/tfjs';
 import * as tf from '@tensorflow/tfjs';
 import type { PageResult } from './page-result.js';
@@ -30,6 +31,38 @@ function trainingData(rows: number): { xs: tf.Tensor2D; ys: tf.Tensor2D } {
   for (let row = 0; row < rows; row++) features.push([0, 1, 2, 3].map((col) => Math.sin(row * 7 + col * 3)));
   const labels = features.map((values) => [values.reduce((sum, value) => sum + value, 0) > 0 ? 1 : 0]);
   return { xs: tf.tensor2d(features), ys: tf.tensor2d(labels) };
+}
+
+// torch-style TensorBoard calls from the page, on a run the writer starts itself (its name is the last segment
+// of logDir) and ends on close(): MLflow only, as the event-file tee is Node-only.
+async function logWithSummaryWriter(
+  trackingUri: string,
+  experimentName: string,
+  kernel: tf.Tensor,
+): Promise<NonNullable<PageResult['writer']>> {
+  const writer = new SummaryWriter({
+    enabled: true,
+    trackingUri,
+    experimentName,
+    logDir: 'runs/page-writer',
+  });
+  const losses = [0.9, 0.5, 0.3, 0.2, 0.1];
+  for (const [step, loss] of losses.entries()) writer.addScalar('loss', loss, step);
+  writer.addHistogram('dense/kernel', kernel, 4);
+  const text = 'written by **SummaryWriter** in a page';
+  writer.addText('notes', text, 1);
+  // An 8-high, 4-wide RGB image in HWC order, as uint8.
+  const pixels = new Uint8Array(8 * 4 * 3).map((_, index) => (index * 7) % 256);
+  writer.addImage('sample', pixels, 2, undefined, 'HWC', [8, 4, 3]);
+  await writer.close();
+  const values = [...kernel.dataSync()];
+  return {
+    runName: 'page-writer',
+    losses,
+    histogram: { min: Math.min(...values), max: Math.max(...values), count: values.length },
+    text,
+    image: { width: 4, height: 8 },
+  };
 }
 
 // A 16x8 gradient on a canvas, as a page would draw a chart or a sample.
@@ -92,7 +125,12 @@ async function main(): Promise<PageResult> {
       return run.runId;
     },
   );
-  return { runId, backend, epochs, image: { width: image.width, height: image.height } };
+  const writer = await logWithSummaryWriter(
+    query.get('trackingUri')!,
+    query.get('experiment')!,
+    model.layers[0]!.getWeights()[0]!,
+  );
+  return { runId, backend, epochs, image: { width: image.width, height: image.height }, writer };
 }
 
 main().then(

@@ -23,7 +23,11 @@ function createPageStore(settings: ResolvedSettings): TrackingStore {
   return new RestTrackingStore(settings, http, new ProxyArtifacts(http, settings.trackingUri));
 }
 
-async function createPageRun(options: StartRunOptions): Promise<RecordingRun> {
+/**
+ * Starts (or resumes) a run from a web page, as {@link startRun} does when tracking is on; `pushOnStack: false`
+ * leaves the active run as it is (for a run an adapter owns, such as a `SummaryWriter`'s).
+ */
+export async function createPageRun(options: StartRunOptions, pushOnStack = true): Promise<RecordingRun> {
   const settings = resolveBrowserSettings(options);
   applyDebugOption(settings.debug, NO_ENV);
   for (const option of ['spoolDir', 'logSystemMetrics'] as const) {
@@ -52,7 +56,7 @@ async function createPageRun(options: StartRunOptions): Promise<RecordingRun> {
     ...(existing ? { existingParams: existing.data.params, existingTags: existing.data.tags } : {}),
   });
   const state = contextState();
-  state.stack.push(run);
+  if (pushOnStack) state.stack.push(run);
   state.open.add(run);
   diag.debug(`Started run ${run.runId} in experiment ${info.experimentId} at ${store.trackingUri}`);
   return run;

@@ -7,6 +7,8 @@
  */
 
 export { pageRunTags as defaultRunTags } from '../browser/page-run-tags.js';
+export { resolveBrowserSettings } from '../browser/settings.js';
+export { createPageRun } from '../browser/start-run.js';
 export { applyDebugOption } from './apply-debug-option.js';
 export { bridgePrototype } from './bridge-prototype.js';
 export { globalPart } from './global.js';

@@ -9,6 +9,10 @@
  * @packageDocumentation
  */
 
+// The run start of a web page and its settings, here too so that adapters' browser entries type-check against
+// this entry.
+export { resolveBrowserSettings } from '../browser/settings.js';
+export { createPageRun } from '../browser/start-run.js';
 export { createRecordingRun } from '../start-run.js';
 export { applyDebugOption } from './apply-debug-option.js';
 export { bridgePrototype } from './bridge-prototype.js';

@@ -1,11 +1,10 @@
 import { diag, MlflowValidationError, sanitizeKey } from '@mlflow-kit/core';
-import { encodePng } from '@mlflow-kit/core/internal';
-import { EventFileWriter, type EventFileWriterOptions } from './event-file-writer.js';
+import type { EventFileWriter, EventFileWriterOptions } from './event-file-writer.js';
 import type { Buckets, HistogramStats } from './histogram.js';
 import { renderHistogram } from './histogram-chart.js';
 import type { RgbaImage } from './image.js';
 import type { PrCurve } from './pr-curve.js';
-import { bindingFor, type RunBinding, type RunBindingOptions, splitLogdir } from './run-binding.js';
+import { bindingFor, type RunBinding, type RunBindingOptions } from './run-binding.js';
 import {
   encodeEvent,
   encodeMetadata,
@@ -23,11 +22,14 @@ import {
   stringTensor,
   tensorValue,
 } from './summary-proto.js';
+import type { WriterPlatform } from './writer-platform.js';
 
 /** Options of {@link LogdirSink}. */
 export interface LogdirSinkOptions extends RunBindingOptions, EventFileWriterOptions {
   /** Write TensorBoard event files. @defaultValue `true` */
   tee?: boolean;
+  /** Where the sink runs: Node (event files on disk) or a web page (MLflow only). */
+  platform: WriterPlatform;
   /** Share this sink's run binding and key prefix instead of finding them from the directory. */
   shareWith?: LogdirSink;
 }
@@ -58,12 +60,12 @@ const MAX_HISTOGRAM_RECORDS = 10_000;
 const open = new Set<LogdirSink>();
 let exitHookInstalled = false;
 
-function installExitHook(): void {
+function installExitHook(platform: WriterPlatform): void {
   if (exitHookInstalled) return;
   exitHookInstalled = true;
   // Registered before any run of ours exists, so it runs before core ends those runs at `beforeExit`, and
   // their final flush includes these uploads.
-  process.on('beforeExit', () => {
+  platform.onIdle(() => {
     for (const sink of open) sink.uploadHistograms();
     open.clear();
   });
@@ -87,18 +89,18 @@ export class LogdirSink {
 
   constructor(
     readonly logdir: string,
-    options: LogdirSinkOptions = {},
+    private readonly options: LogdirSinkOptions,
   ) {
     if (options.shareWith) {
       this.prefix = options.shareWith.prefix;
       this.binding = options.shareWith.binding;
     } else {
-      const { root, prefix } = splitLogdir(logdir);
+      const { root, prefix } = options.platform.splitLogdir(logdir);
       this.prefix = prefix;
-      this.binding = bindingFor(root, options);
+      this.binding = bindingFor(root, options, options.platform);
     }
-    this.events = options.tee === false ? undefined : new EventFileWriter(logdir, options);
-    installExitHook();
+    this.events = options.tee === false ? undefined : options.platform.openEvents(logdir, options);
+    installExitHook(options.platform);
   }
 
   private event(step: number, wallTime: number, value: Uint8Array): void {
@@ -225,15 +227,19 @@ export class LogdirSink {
 
   /** An image: a `Summary.Image` PNG in the event file, a PNG artifact per tag and step in MLflow. */
   image(tag: string, image: RgbaImage, step: number, wallTime: number): void {
-    const png = encodePng(image.width, image.height, image.data, tag);
-    this.event(
-      step,
-      wallTime,
-      imageValue(tag, { height: image.height, width: image.width, colorspace: 4, png }),
-    );
+    // Encoded here only for the event file; without one, the run encodes the same pixels on its own.
+    let png: Uint8Array | undefined;
+    if (this.events) {
+      png = this.options.platform.encodePng(image.width, image.height, image.data, tag);
+      this.event(
+        step,
+        wallTime,
+        imageValue(tag, { height: image.height, width: image.width, colorspace: 4, png }),
+      );
+    }
     if (!this.binding.recording) return;
     const file = this.artifactFile('images', tag, step, 'png');
-    this.binding.send((run) => run.logImage(png, file));
+    this.binding.send((run) => run.logImage(png ?? image, file));
   }
 
   /** Text: a string tensor with the `text` plugin in the event file, a text artifact per tag and step. */

@@ -1,14 +1,13 @@
-import { basename, dirname, resolve } from 'node:path';
 import {
   diag,
   type EndRunOptions,
   getActiveRun,
   type Run,
   resolveEnabled,
-  resolveSettings,
   type StartRunOptions,
 } from '@mlflow-kit/core';
-import { applyDebugOption, createRecordingRun } from '@mlflow-kit/core/internal';
+import { applyDebugOption } from '@mlflow-kit/core/internal';
+import type { WriterPlatform } from './writer-platform.js';
 
 /** Tracking options shared by the writers: which run receives the data, or how to start one. */
 export interface RunBindingOptions extends StartRunOptions {
@@ -18,27 +17,6 @@ export interface RunBindingOptions extends StartRunOptions {
 
 /** Operations waiting for the run to exist; beyond this many the oldest are dropped and reported. */
 const MAX_WAITING = 100_000;
-
-/** Log-directory names that share their parent directory's run and prefix its keys (`val/epoch_loss`). */
-export const SUBRUN_NAMES: ReadonlySet<string> = new Set([
-  'train',
-  'training',
-  'val',
-  'validation',
-  'eval',
-  'evaluation',
-  'test',
-]);
-
-/** The root log directory that owns the run, and the key prefix of `logdir` inside it. */
-export function splitLogdir(logdir: string): { root: string; prefix: string } {
-  const absolute = resolve(logdir);
-  const name = basename(absolute);
-  if (SUBRUN_NAMES.has(name) && dirname(absolute) !== absolute) {
-    return { root: dirname(absolute), prefix: `${name}/` };
-  }
-  return { root: absolute, prefix: '' };
-}
 
 function message(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
@@ -60,6 +38,7 @@ export class RunBinding {
   constructor(
     readonly root: string,
     private readonly options: RunBindingOptions,
+    private readonly platform: WriterPlatform,
   ) {
     this.run = options.run;
     this.enabled = resolveEnabled(options).enabled;
@@ -112,12 +91,10 @@ export class RunBinding {
   private async start(): Promise<void> {
     try {
       const { run: _run, ...startOptions } = this.options;
-      this.run = await createRecordingRun(
-        { runName: basename(this.root), ...startOptions },
-        resolveSettings(startOptions),
-        process.env,
-        false,
-      );
+      this.run = await this.platform.startRun({
+        runName: this.platform.baseName(this.root),
+        ...startOptions,
+      });
       this.ownsRun = true;
     } catch (error) {
       this.enabled = false;
@@ -178,12 +155,12 @@ export class RunBinding {
 const bindings = new Map<string, RunBinding>();
 
 /** The binding of a root log directory, created with `options` on first use. */
-export function bindingFor(root: string, options: RunBindingOptions): RunBinding {
+export function bindingFor(root: string, options: RunBindingOptions, platform: WriterPlatform): RunBinding {
   // Every writer and callback comes here first: `debug: true` also explains why nothing reaches MLflow.
   applyDebugOption(options.debug);
   let binding = bindings.get(root);
   if (!binding || (options.run !== undefined && binding.currentRun !== options.run)) {
-    binding = new RunBinding(root, options);
+    binding = new RunBinding(root, options, platform);
     bindings.set(root, binding);
   }
   return binding;
