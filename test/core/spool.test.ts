@@ -174,7 +174,9 @@ describe('the spool: every point reaches the server exactly once, with the true 
     await proxy.start();
     expect(child.code).toBe(0);
     const { endMs } = JSON.parse(/\{"endMs".*\}/.exec(child.stdout)![0]) as { endMs: number };
-    expect(endMs).toBeLessThan(3000 + 2000);
+    // The 3 s bound, then at most 1 s for a replay attempt and the spool write; the rest is slack for a
+    // machine running other test files at once (unbounded, end() took minutes).
+    expect(endMs).toBeLessThan(3000 + 1000 + 3000);
     expect(child.stdout).toContain('"afterEnd":"MlflowKitError"');
     expect(child.stderr).toMatch(/\d+ metric point\(s\).* and its end status FINISHED .*in the spool at/);
     // The run is not marked ended on the server while its data is in the spool.
@@ -195,8 +197,9 @@ describe('the spool: every point reaches the server exactly once, with the true 
     const child = await runChild('stall', undefined, { MLFLOW_TRACKING_URI: proxy.uri });
     expect(child.code).toBe(0);
     const { lingerMs } = JSON.parse(/\{"lingerMs".*\}/.exec(child.stdout)![0]) as { lingerMs: number };
-    // MLFLOW_KIT_EXIT_TIMEOUT is 3 s; the rest is writing the spool.
-    expect(lingerMs).toBeLessThan(3000 + 2000);
+    // MLFLOW_KIT_EXIT_TIMEOUT is 3 s; the rest is writing the spool, and slack for a machine running other
+    // test files at once (before the fix the process lingered for minutes).
+    expect(lingerMs).toBeLessThan(3000 + 1000 + 3000);
     expect(child.stderr).toMatch(/and its end status FINISHED .*in the spool at/);
     expect(child.stderr.match(/Upload them with/g)).toHaveLength(1);
     const sync = await exec(
