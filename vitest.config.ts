@@ -12,7 +12,7 @@ export default defineConfig({
   test: {
     // vitest's default on 2 cores is one worker: the integration files, which mostly wait on the server and
     // the Python client, would run one after another.
-    maxWorkers: 3,
+    maxWorkers: 2,
     projects: [
       {
         extends: true,

@@ -35,7 +35,7 @@ function runMember(experiment: string): Promise<{ runId: string; code: number | 
         EXPERIMENT: experiment,
         POINTS: String(POINTS),
         // Eight writers on a shared 2-core machine: this test is about what is stored, not how fast.
-        MLFLOW_KIT_EXIT_TIMEOUT: '150',
+        MLFLOW_KIT_EXIT_TIMEOUT: '300',
         // Eight processes starting at once can keep a loaded server from answering within the default 5 s; a
         // run that then starts offline gets its server id only from the replay, and this test reads runs by id.
         MLFLOW_KIT_START_TIMEOUT: '120',
@@ -50,7 +50,7 @@ function runMember(experiment: string): Promise<{ runId: string; code: number | 
     child.stderr.on('data', (chunk: Buffer) => {
       stderr = (stderr + chunk.toString()).slice(-20_000);
     });
-    const timer = setTimeout(() => child.kill('SIGKILL'), 240_000);
+    const timer = setTimeout(() => child.kill('SIGKILL'), 420_000);
     child.on('error', reject);
     child.on('exit', (code) => {
       clearTimeout(timer);
@@ -102,5 +102,5 @@ print(json.dumps(out))
       for (let k = 0; k < KEYS; k++)
         expect(run.keys[`m${k}`], `${runId} m${k}`).toEqual({ count: perKey, distinct: perKey, wrong: 0 });
     }
-  }, 600_000);
+  }, 900_000);
 });

@@ -32,7 +32,7 @@ export function python<T = unknown>(code: string, env: Record<string, string> = 
           ...env,
         },
         maxBuffer: 256 * 1024 * 1024,
-        timeout: 120_000,
+        timeout: 300_000,
       },
       (error, stdout, stderr) => {
         if (error) {
