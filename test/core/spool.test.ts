@@ -82,7 +82,9 @@ async function runChild(
       POINTS: String(POINTS),
       EXPERIMENT: experiment,
       MLFLOW_KIT_EXIT_TIMEOUT: '3',
-      MLFLOW_KIT_START_TIMEOUT: '2',
+      // Long enough that a loaded server still creates the run online: a run that starts offline while its
+      // late create reaches the server, and the process then dies, leaves an empty second run there.
+      MLFLOW_KIT_START_TIMEOUT: '30',
       MLFLOW_HTTP_REQUEST_MAX_RETRIES: '1',
       ...env,
     },
@@ -224,7 +226,10 @@ describe('the spool: every point reaches the server exactly once, with the true 
   it('server unreachable at startRun: the run starts offline within the bound and sync creates it', async () => {
     const proxy = await createFaultProxy({ target: trackingUri() });
     await proxy.stop();
-    const child = await runChild('offline', undefined, { MLFLOW_TRACKING_URI: proxy.uri });
+    const child = await runChild('offline', undefined, {
+      MLFLOW_TRACKING_URI: proxy.uri,
+      MLFLOW_KIT_START_TIMEOUT: '2',
+    });
     await proxy.start();
     expect(child.code).toBe(0);
     const { startMs } = JSON.parse(/\{"runId".*\}/.exec(child.stdout)![0]) as { startMs: number };
