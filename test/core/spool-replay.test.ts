@@ -7,9 +7,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { python, trackingUri, uniqueName } from '../helpers/python.js';
 
 // The background replay: while the process lives, the spool goes to the server as soon as it answers again,
-// with no `mlflow-kit sync`. The suite's server is slow on a shared machine: 20,000 points per run, and the
-// outage is 30 s (MLFLOW_KIT_TEST_OUTAGE_MS shortens it, e.g. 10000 in small mode).
-const POINTS = 20_000;
+// with no `mlflow-kit sync`. 100,000 points per run as issue 8 asks when MLFLOW_KIT_TEST_SCALE is `full` (the
+// default), 20,000 in `small` mode (the second Node version's CI leg); the outage is 30 s
+// (MLFLOW_KIT_TEST_OUTAGE_MS shortens it, e.g. 10000 in small mode).
+const scale = process.env.MLFLOW_KIT_TEST_SCALE ?? 'full';
+if (scale !== 'full' && scale !== 'small')
+  throw new Error(`MLFLOW_KIT_TEST_SCALE must be "full" or "small", not "${scale}"`);
+const POINTS = scale === 'full' ? 100_000 : 20_000;
 const KEYS = ['a', 'b', 'c', 'd'];
 const STEPS = POINTS / KEYS.length;
 const OUTAGE_MS = Number(process.env.MLFLOW_KIT_TEST_OUTAGE_MS ?? 30_000);
@@ -126,13 +130,13 @@ describe('background replay of the spool', () => {
     await proxy.start();
     logSteps(run, 2 * third, STEPS);
     // The server takes data again: the replay uploads the spooled third before end() is called.
-    const replayed = await until(() => readBack(run.runId), allPoints, 150_000);
+    const replayed = await until(() => readBack(run.runId), allPoints, 400_000);
     expect(replayed.keys).toEqual(EVERY_POINT_ONCE);
     expect(replayed.status).toBe('RUNNING');
     await run.end();
     const ended = await readBack(run.runId);
     expect(ended).toEqual({ status: 'FINISHED', keys: EVERY_POINT_ONCE });
-  }, 300_000);
+  }, 600_000);
 
   it('run started while the server is unreachable, server back before end(): the replay creates it with every point, FINISHED', async () => {
     const experiment = uniqueName('replay-offline');
@@ -154,10 +158,10 @@ describe('background replay of the spool', () => {
     const created = await until(
       () => readBack(runIds[0]!),
       (value) => value.status === 'FINISHED',
-      150_000,
+      400_000,
     );
     expect(created).toEqual({ status: 'FINISHED', keys: EVERY_POINT_ONCE });
-  }, 300_000);
+  }, 600_000);
 
   it('run started offline, server back mid-run: the probe creates it and uploads while it runs, before end(); every point once, FINISHED', async () => {
     const experiment = uniqueName('replay-probe');

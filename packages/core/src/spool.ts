@@ -12,6 +12,7 @@ import {
 import { homedir } from 'node:os';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { diag } from './diag.js';
 import { MlflowConfigError } from './errors.js';
 import { dumpYaml, metricLinesByKey, parseYaml, STATUS_TO_NUMBER } from './internal/local-format.js';
 import { writeDatasetInputsSync } from './internal/local-inputs.js';
@@ -123,6 +124,7 @@ export class RunSpool implements SpoolSink {
   private itemCount = 0;
   private statusWritten: RunStatus | undefined;
   private replayedPointCount = 0;
+  private createInFlight = false;
   private replayedItemCount = 0;
   private statusReplayed = false;
 
@@ -194,9 +196,31 @@ export class RunSpool implements SpoolSink {
     return syncCommand(this.storeDir, this.target.trackingUri);
   }
 
-  /** Uploads what is pending to `destination` with the sync engine, one replay per spool at a time. */
+  /**
+   * Uploads what is pending to `destination` with the sync engine, one replay per spool at a time. While the
+   * run's own create request is still in flight (see {@link RunSpool.holdReplayUntil}) it uploads nothing
+   * and resolves with `undefined`.
+   */
   replay(destination: TrackingStore): Promise<string | undefined> {
+    if (this.createInFlight) {
+      diag.debug(
+        `Run ${this.target.localRunId}: its create request is still in flight; the replay waits for it.`,
+      );
+      return Promise.resolve(undefined);
+    }
     return replaySpoolRun(this, destination);
+  }
+
+  /**
+   * Holds replays until `create` (the run's create request, and its adoption) settles: a replay meanwhile
+   * would create the run a second time. If the process ends first, the create request's source tag lets
+   * `mlflow-kit sync` find the run it made.
+   */
+  holdReplayUntil(create: Promise<unknown>): void {
+    this.createInFlight = true;
+    void create.finally(() => {
+      this.createInFlight = false;
+    });
   }
 
   /** Appends a batch: metric lines to their files, params and tags as files. */

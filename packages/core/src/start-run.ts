@@ -4,6 +4,7 @@ import { contextState, getActiveRun } from './context.js';
 import { diag } from './diag.js';
 import { MlflowApiError, MlflowConfigError } from './errors.js';
 import { applyDebugOption } from './internal/apply-debug-option.js';
+import { inBackground } from './internal/background.js';
 import { defaultRunTags } from './internal/default-tags.js';
 import { trackOpenRun } from './internal/lifecycle.js';
 import { NODE_LOCAL_FILES } from './internal/local-files.js';
@@ -16,6 +17,7 @@ import {
   type RunPlacement,
   trackingOn,
 } from './internal/place-run.js';
+import { SOURCE_RUN_TAG } from './internal/replay-runs.js';
 import { runInside } from './internal/run-inside.js';
 import { exitTimeoutMs, offlineProbeIntervalMs, startTimeoutMs } from './internal/spool-settings.js';
 import { getStore } from './internal/store-factory.js';
@@ -64,7 +66,19 @@ export async function createRecordingRun(
   options = prepared.options;
   const { resumeId, tags, startTime } = prepared;
 
-  const placing = placeRun(store, options, env, resumeId, active, tags, startTime);
+  // With a spool, a new run gets its spool id and name before the server is asked: the create request carries
+  // the id as its source tag, so that a create which reaches the server only after the run started offline is
+  // found by the replay or `mlflow-kit sync` (by that tag) instead of leaving an empty second run there.
+  const localRunId = spoolDir && resumeId === undefined ? randomUUID().replace(/-/g, '') : undefined;
+  if (localRunId && options.runName === undefined && tags['mlflow.runName'] === undefined) {
+    options = { ...options, runName: generateRunName() };
+  }
+  const createTags = localRunId ? { ...tags, [SOURCE_RUN_TAG]: localRunId } : tags;
+  // With a spool the requests are background work: within the start bound its (ref'd) timer keeps the process
+  // alive; past it, a create still retrying must not hold a program that has ended for minutes.
+  const place = (): Promise<RunPlacement> =>
+    placeRun(store, options, env, resumeId, active, createTags, startTime);
+  const placing = spoolDir ? inBackground(place) : place();
   let placement: RunPlacement | undefined;
   if (!spoolDir) {
     placement = await placing;
@@ -86,20 +100,34 @@ export async function createRecordingRun(
   }
 
   if (placement === undefined && spoolDir) {
-    const { run, spool } = startOffline(store, spoolDir, options, env, resumeId, tags, startTime, {
-      ...loggerOptions,
-      offlineProbeIntervalMs: offlineProbeMs,
-    });
-    // The server may still answer the first calls: then the spooled run belongs to the run created there.
-    placing.then(
-      (late) => spool.adoptRemote(late.info.runId, late.info.experimentId),
-      () => undefined,
+    const { run, spool } = startOffline(
+      store,
+      spoolDir,
+      options,
+      env,
+      resumeId,
+      resumeId ?? localRunId!,
+      tags,
+      startTime,
+      {
+        ...loggerOptions,
+        offlineProbeIntervalMs: offlineProbeMs,
+      },
+    );
+    // The server may still answer the first calls: then the spooled run belongs to the run created there. Until
+    // the create request settles the spool is not replayed, which would create a second run beside it.
+    spool.holdReplayUntil(
+      placing.then(
+        (late) => spool.adoptRemote(late.info.runId, late.info.experimentId),
+        () => undefined,
+      ),
     );
     openRunState(run, pushOnStack);
     if (systemMetrics) await startSystemMetrics(run, systemMetrics, undefined);
     return run;
   }
   const { info, experimentName, existing } = placement!;
+  if (localRunId) await dropSourceTag(store, info.runId, startTimeout - (Date.now() - startTime));
   const spool = spoolDir
     ? new RunSpool(spoolDir, {
         trackingUri: store.trackingUri,
@@ -123,6 +151,26 @@ export async function createRecordingRun(
   if (systemMetrics) await startSystemMetrics(run, systemMetrics, existing);
   diag.debug(`Started run ${run.runId} in experiment ${info.experimentId} at ${store.trackingUri}`);
   return run;
+}
+
+// A run created in time is not a spooled run: its source tag goes (within what is left of the start bound;
+// a tag left behind only names an id no spool has).
+async function dropSourceTag(store: TrackingStore, runId: string, remainingMs: number): Promise<void> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  try {
+    await Promise.race([
+      store.deleteTag(runId, SOURCE_RUN_TAG),
+      new Promise((resolve) => {
+        timer = setTimeout(resolve, Math.max(0, remainingMs));
+      }),
+    ]);
+  } catch (error) {
+    diag.debug(
+      `Could not delete the tag ${SOURCE_RUN_TAG} of run ${runId}: ${error instanceof Error ? error.message : String(error)}`,
+    );
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 // The monitor is loaded only when system metrics are on. A resumed run goes on after its last system step,
@@ -159,11 +207,11 @@ function startOffline(
   options: StartRunOptions,
   env: Env,
   resumeId: string | undefined,
+  localRunId: string,
   tags: Record<string, string>,
   startTime: number,
   loggerOptions: { flushTimeoutMs: number; offlineProbeIntervalMs: number },
 ): { run: RecordingRun; spool: RunSpool } {
-  const localRunId = resumeId ?? randomUUID().replace(/-/g, '');
   const experimentName =
     options.experimentName ??
     env.MLFLOW_EXPERIMENT_NAME ??
