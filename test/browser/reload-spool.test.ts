@@ -8,7 +8,7 @@ import { bundleForBrowser } from '../helpers/browser-bundle.js';
 import { launchChromium } from '../helpers/chromium.js';
 import { python, trackingUri, uniqueName } from '../helpers/python.js';
 import { serveFolder } from '../helpers/static-server.js';
-import type { SpoolPageResult } from './page/spool-page.js';
+import type { SpoolPageResult } from './page/spool-page-result.js';
 
 // The page spool (issue 14): a page run whose server stops mid-run leaves what it could not send in IndexedDB
 // when the page is reloaded or closed, and the next visit uploads it. 20,000 points per run at
@@ -46,10 +46,16 @@ afterAll(async () => {
 });
 
 async function pageResult(page: Page, lines: string[]): Promise<SpoolPageResult> {
-  await page.waitForFunction(() => (globalThis as { result?: unknown }).result !== undefined, undefined, {
-    timeout: 120_000,
-  });
-  const result = (await page.evaluate(() => (globalThis as { result?: unknown }).result)) as SpoolPageResult;
+  await page.waitForFunction(
+    () => (globalThis as unknown as { result?: unknown }).result !== undefined,
+    undefined,
+    {
+      timeout: 120_000,
+    },
+  );
+  const result = (await page.evaluate(
+    () => (globalThis as unknown as { result?: unknown }).result,
+  )) as SpoolPageResult;
   expect(result.error, lines.join('\n')).toBeUndefined();
   return result;
 }
@@ -69,13 +75,19 @@ async function open(
 }
 
 /** Starts a run in a page, logs half the points with the server up, stops it and logs the rest. */
-async function runIntoOutage(context: BrowserContext): Promise<{ page: Page; runId: string; lines: string[] }> {
+async function runIntoOutage(
+  context: BrowserContext,
+): Promise<{ page: Page; runId: string; lines: string[] }> {
   const { page, result, lines } = await open(context, 'run', uniqueName('page-spool'));
-  await page.evaluate((to) => (globalThis as { logSteps: (a: number, b: number) => void }).logSteps(0, to), HALF);
-  await page.evaluate(() => (globalThis as { flushRun: () => Promise<void> }).flushRun());
+  await page.evaluate(
+    (to) => (globalThis as unknown as { logSteps: (a: number, b: number) => void }).logSteps(0, to),
+    HALF,
+  );
+  await page.evaluate(() => (globalThis as unknown as { flushRun: () => Promise<void> }).flushRun());
   await proxy.stop();
   await page.evaluate(
-    ([from, to]) => (globalThis as { logSteps: (a: number, b: number) => void }).logSteps(from!, to!),
+    ([from, to]) =>
+      (globalThis as unknown as { logSteps: (a: number, b: number) => void }).logSteps(from!, to!),
     [HALF, POINTS],
   );
   // The run tries the stopped server (and fails) before the page goes away.
@@ -90,7 +102,9 @@ async function nextVisit(context: BrowserContext, runId: string): Promise<void> 
   expect(result.replay?.complete, lines.join('\n')).toBe(true);
   expect(result.replay?.runs).toContain(runId);
   expect(result.replay?.points).toBeGreaterThanOrEqual(POINTS - HALF);
-  expect(await page.evaluate(() => (globalThis as { countSpool: () => Promise<number> }).countSpool())).toBe(0);
+  expect(
+    await page.evaluate(() => (globalThis as unknown as { countSpool: () => Promise<number> }).countSpool()),
+  ).toBe(0);
   await page.close();
 }
 

@@ -6,18 +6,7 @@ import { type Run, startRun } from '@mlflow-kit/core';
 // The browser entry exports it; the page's type check resolves `@mlflow-kit/core` to the Node entry, so the
 // page names the module (the bundle holds one copy of it either way).
 import { replayPageSpool } from '../../../packages/core/src/browser/replay-page-spool.js';
-
-/** What the spool page leaves in `window.result`. */
-export interface SpoolPageResult {
-  runId?: string;
-  /** Set on a reload of the `run` page. */
-  reloaded?: boolean;
-  /** Items in the page spool when the page loaded, before any upload. */
-  spooledItems?: number;
-  /** What `replayPageSpool` uploaded. */
-  replay?: { runs: string[]; points: number; items: number; complete: boolean };
-  error?: string;
-}
+import type { SpoolPageResult } from './spool-page-result.js';
 
 const page = globalThis as unknown as {
   result?: SpoolPageResult;

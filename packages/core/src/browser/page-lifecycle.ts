@@ -10,8 +10,8 @@ import type { IndexedDbSpool } from './indexeddb-spool.js';
 interface PageRun {
   run: RecordingRun;
   spool: IndexedDbSpool;
-  /** The store for `keepalive` requests, made on first use. */
-  keepalive: () => TrackingStore;
+  /** The store for `keepalive` requests, made on first use; none for a store passed in. */
+  keepalive: (() => TrackingStore) | undefined;
 }
 
 /**
@@ -56,7 +56,11 @@ function forget(entry: PageRun): void {
  * Watches a page run that has a spool until it ends: on `pagehide` and when the page is hidden, what it holds
  * in memory goes to IndexedDB (see {@link flushPageRuns}). Listeners exist only while such a run is open.
  */
-export function watchPageRun(run: RecordingRun, spool: IndexedDbSpool, keepalive: () => TrackingStore): void {
+export function watchPageRun(
+  run: RecordingRun,
+  spool: IndexedDbSpool,
+  keepalive: (() => TrackingStore) | undefined,
+): void {
   const entry: PageRun = { run, spool, keepalive };
   if (runs.size === 0) listen(true);
   runs.add(entry);
@@ -99,11 +103,15 @@ export function flushPageRuns(endStatus: 'KILLED' | undefined): void {
     }
     spool.commitNow();
     if (endStatus) forget(entry);
+    if (!entry.keepalive) continue;
     try {
       const batch = keepaliveBatch(written, budget);
       if (batch) {
         budget -= batch.bytes;
-        entry.keepalive().logBatch(run.runId, batch.batch).catch(() => undefined);
+        entry
+          .keepalive()
+          .logBatch(run.runId, batch.batch)
+          .catch(() => undefined);
       } else if (endStatus && written.length === 0 && !hadData && budget > 200) {
         budget -= 200;
         entry

@@ -4,8 +4,8 @@ import { applyDebugOption } from '../internal/apply-debug-option.js';
 import { chunkBatch } from '../internal/log-batch-chunks.js';
 import type { TrackingOptions } from '../settings.js';
 import type { TrackingStore } from '../store.js';
-import { createPageStore } from './page-store.js';
 import { deleteItem, openPageSpool, type PageSpoolItem, readItems } from './page-spool-store.js';
+import { createPageStore } from './page-store.js';
 import { resolveBrowserSettings } from './settings.js';
 
 /** What {@link replayPageSpool} uploaded. */

@@ -63,10 +63,17 @@ export async function createPageRun(options: StartRunOptions, pushOnStack = true
   });
   if (spool) {
     let keepalive: TrackingStore | undefined;
-    watchPageRun(run, spool, () => {
-      keepalive ??= options.store ?? createKeepaliveStore(settings);
-      return keepalive;
-    });
+    // A store passed in has no keepalive requests: the page spool alone keeps its data.
+    watchPageRun(
+      run,
+      spool,
+      options.store
+        ? undefined
+        : () => {
+            keepalive ??= createKeepaliveStore(settings);
+            return keepalive;
+          },
+    );
   }
   const state = contextState();
   if (pushOnStack) state.stack.push(run);
