@@ -64,12 +64,13 @@ async function open(
   context: BrowserContext,
   mode: 'run' | 'replay',
   experiment: string,
+  extra = '',
 ): Promise<{ page: Page; result: SpoolPageResult; lines: string[] }> {
   const page = await context.newPage();
   const lines: string[] = [];
   page.on('console', (line) => lines.push(line.text()));
   await page.goto(
-    `${site.origin}/?mode=${mode}&trackingUri=${encodeURIComponent(proxy.uri)}&experiment=${experiment}`,
+    `${site.origin}/?mode=${mode}&trackingUri=${encodeURIComponent(proxy.uri)}&experiment=${experiment}${extra}`,
   );
   return { page, result: await pageResult(page, lines), lines };
 }
@@ -108,14 +109,18 @@ async function nextVisit(context: BrowserContext, runId: string): Promise<void> 
   await page.close();
 }
 
-async function expectEveryPointOnce(runId: string): Promise<void> {
-  const seen = await python<{ status: string; steps: [number, number][] }>(`
+function readRun(runId: string): Promise<{ status: string; steps: [number, number][] }> {
+  return python<{ status: string; steps: [number, number][] }>(`
 import json
 from mlflow import MlflowClient
 c = MlflowClient()
 r = c.get_run("${runId}")
 print(json.dumps({"status": r.info.status, "steps": [[m.step, m.value] for m in c.get_metric_history("${runId}", "loss")]}))
 `);
+}
+
+async function expectEveryPointOnce(runId: string): Promise<void> {
+  const seen = await readRun(runId);
   expect(seen.steps).toHaveLength(POINTS);
   const byStep = new Map<number, number[]>();
   for (const [step, value] of seen.steps) byStep.set(step, [...(byStep.get(step) ?? []), value]);
@@ -157,5 +162,43 @@ it('a tab closed mid-run with the server stopped keeps its points in IndexedDB; 
   } finally {
     await context.close();
     await proxy.start();
+  }
+});
+
+it('a tab closed with the server up sends its queued points with keepalive before any next visit; the replay of the same points adds no duplicate and ends the run KILLED', async () => {
+  const context = await browser.newContext();
+  try {
+    // Nothing is sent before the page goes away: the background send waits ten minutes.
+    const { page, result, lines } = await open(
+      context,
+      'run',
+      uniqueName('page-keepalive'),
+      '&flushIntervalMs=600000',
+    );
+    const queued = 300;
+    await page.evaluate(
+      (to) => (globalThis as unknown as { logSteps: (a: number, b: number) => void }).logSteps(0, to),
+      queued,
+    );
+    await page.close({ runBeforeUnload: false });
+    const runId = result.runId!;
+    let seen = await readRun(runId);
+    for (let waited = 0; seen.steps.length < queued && waited < 10_000; waited += 500) {
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      seen = await readRun(runId);
+    }
+    expect(seen.steps, lines.join('\n')).toHaveLength(queued);
+    // The status waits for the replay, which comes after the data in the spool.
+    expect(seen.status).toBe('RUNNING');
+    const next = await open(context, 'replay', 'unused');
+    expect(next.result.replay).toMatchObject({ complete: true, points: queued });
+    await next.page.close();
+    const after = await readRun(runId);
+    expect(after.steps.map(([step]) => step).sort((a, b) => a - b)).toEqual(
+      Array.from({ length: queued }, (_, step) => step),
+    );
+    expect(after.status).toBe('KILLED');
+  } finally {
+    await context.close();
   }
 });

@@ -56,7 +56,14 @@ async function main(): Promise<SpoolPageResult> {
     return { reloaded: true, spooledItems, replay };
   }
   sessionStorage.setItem('spool-page-started', '1');
-  const run = await startRun({ enabled: true, trackingUri, experimentName, maxRetries: 1, debug });
+  const run = await startRun({
+    enabled: true,
+    trackingUri,
+    experimentName,
+    maxRetries: 1,
+    debug,
+    ...(query.has('flushIntervalMs') ? { flushIntervalMs: Number(query.get('flushIntervalMs')) } : {}),
+  });
   page.run = run;
   page.logSteps = (from, to) => {
     for (let step = from; step < to; step++) run.logMetric('loss', step * 0.5, { step });
