@@ -17,11 +17,11 @@ function fakeTarget<T extends EventTarget>(target: T, name: string): T {
   const add = target.addEventListener.bind(target);
   const remove = target.removeEventListener.bind(target);
   return Object.assign(target, {
-    addEventListener: (type: string, listener: EventListener) => {
+    addEventListener: (type: string, listener: (event: Event) => void) => {
       listeners.add(`${name}:${type}`);
       add(type, listener);
     },
-    removeEventListener: (type: string, listener: EventListener) => {
+    removeEventListener: (type: string, listener: (event: Event) => void) => {
       listeners.delete(`${name}:${type}`);
       remove(type, listener);
     },
@@ -60,7 +60,10 @@ function hide(): void {
 
 describe('page runs and the page lifecycle', () => {
   it('with tracking off, listens to no page event and opens no IndexedDB', async () => {
-    const open = vi.spyOn(indexedDB, 'open');
+    const open = vi.spyOn(
+      (globalThis as unknown as { indexedDB: { open: () => unknown } }).indexedDB,
+      'open',
+    );
     const run = await startRun({ trackingUri: 'http://127.0.0.1:5999' });
     run.logMetric('loss', 1);
     await run.end();
