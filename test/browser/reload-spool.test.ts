@@ -202,3 +202,38 @@ it('a tab closed with the server up sends its queued points with keepalive befor
     await context.close();
   }
 });
+
+/** Makes the page hidden or visible as a tab switch does, for the page's own listeners. */
+function setVisibility(page: Page, state: 'hidden' | 'visible'): Promise<void> {
+  return page.evaluate((value) => {
+    const { document } = globalThis as unknown as { document: EventTarget };
+    Object.defineProperty(document, 'visibilityState', { value, configurable: true });
+    document.dispatchEvent(new Event('visibilitychange'));
+  }, state);
+}
+
+it('a page hidden during an outage spools what it holds and goes on; visible again with the server back, it uploads the spool, and the run ends FINISHED with every point once', async () => {
+  const context = await browser.newContext();
+  try {
+    const { page, runId, lines } = await runIntoOutage(context);
+    const countSpool = (): Promise<number> =>
+      page.evaluate(() => (globalThis as unknown as { countSpool: () => Promise<number> }).countSpool());
+    await setVisibility(page, 'hidden');
+    await expect.poll(countSpool, { timeout: 10_000 }).toBeGreaterThan(0);
+    await proxy.start();
+    await setVisibility(page, 'visible');
+    // Uploaded while the page lives, each item deleted once the server has it.
+    await expect.poll(countSpool, { timeout: 60_000 }).toBe(0);
+    expect((await readRun(runId)).steps.length, lines.join('\n')).toBe(POINTS);
+    await page.evaluate(() => (globalThis as unknown as { endRun: () => Promise<void> }).endRun());
+    const seen = await readRun(runId);
+    expect(seen.status).toBe('FINISHED');
+    expect(seen.steps.map(([step]) => step).sort((a, b) => a - b)).toEqual(
+      Array.from({ length: POINTS }, (_, step) => step),
+    );
+    await page.close();
+  } finally {
+    await context.close();
+    await proxy.start();
+  }
+});

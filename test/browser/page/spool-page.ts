@@ -14,6 +14,7 @@ const page = globalThis as unknown as {
   run?: Run;
   logSteps?: (from: number, to: number) => void;
   flushRun?: () => Promise<void>;
+  endRun?: () => Promise<void>;
   countSpool?: () => Promise<number>;
 };
 const query = new URLSearchParams(page.location.search);
@@ -69,6 +70,7 @@ async function main(): Promise<SpoolPageResult> {
     for (let step = from; step < to; step++) run.logMetric('loss', step * 0.5, { step });
   };
   page.flushRun = () => run.flush();
+  page.endRun = () => run.end();
   return { runId: run.runId, spooledItems };
 }
 
