@@ -2,12 +2,19 @@
  * `@mlflow-kit/core` in a web page (the `browser` export condition, which bundlers pick by themselves): the same
  * run API as in Node (`startRun`, `withRun`, `getActiveRun`, `Run`, the batching logger, redaction, typed
  * errors) over `fetch`, with the same retry policy. Tracking is on only with `enabled: true`, and
- * `trackingUri` is required: a page has no environment variables and no local store. Node-only parts (the
- * client and stores by URI, the spool on disk, its replay and `sync`, system metrics, exit hooks) are not here.
+ * `trackingUri` is required: a page has no environment variables and no local store. A page's spool is
+ * IndexedDB ({@link replayPageSpool}). Node-only parts (the client and stores by URI, the spool on disk, its
+ * replay and `sync`, system metrics, exit hooks) are not here.
  *
  * @packageDocumentation
  */
 
+export { PAGE_SPOOL_DATABASE } from './browser/page-spool-store.js';
+export {
+  type PageSpoolReplaySummary,
+  type ReplayPageSpoolOptions,
+  replayPageSpool,
+} from './browser/replay-page-spool.js';
 export { resolveBrowserSettings } from './browser/settings.js';
 export { startRun, withRun } from './browser/start-run.js';
 export { getActiveRun } from './context.js';

@@ -33,6 +33,19 @@ import {
 } from './validation.js';
 
 const encoder = new TextEncoder();
+const nodeProcess = (): NodeJS.Process | undefined => (globalThis as { process?: NodeJS.Process }).process;
+// At the end of a Node process; at once in a page, which has no such end.
+const atProcessExit = (listener: () => void): void => {
+  const node = nodeProcess();
+  if (node?.once) node.once('exit', listener);
+  else listener();
+};
+// The line a user must see: stderr in Node, a diag warning in a page (which has no stderr).
+const say = (line: string): void => {
+  const stderr = nodeProcess()?.stderr;
+  if (stderr) stderr.write(`${line}\n`);
+  else diag.warn(line);
+};
 const describe = (error: unknown): string => (error instanceof Error ? error.message : String(error));
 // Error messages must not carry credentials: values of keys that look secret are not quoted.
 
@@ -538,6 +551,15 @@ export class RecordingRun implements Run {
     this.reportSpool();
   }
 
+  /**
+   * Writes everything not yet known to be on the server (queued, or in a request not yet answered) to the
+   * spool at once and synchronously, and goes on recording: for a web page that is hidden, which the
+   * browser may discard without another event.
+   */
+  spoolPending(): void {
+    if (this.spool) this.logger.spillAllSync();
+  }
+
   private async finish(
     status: NonNullable<EndRunOptions['status']>,
     flushTimeoutMs: number | undefined,
@@ -580,7 +602,7 @@ export class RecordingRun implements Run {
         this.statusRecorded = true;
       }
       const spool = this.spool;
-      if (spool?.pending) process.once('exit', () => spool.pending && this.reportSpool());
+      if (spool?.pending) atProcessExit(() => spool.pending && this.reportSpool());
       untrackRun(this);
       throw deleted;
     }
@@ -591,7 +613,7 @@ export class RecordingRun implements Run {
     if (queued > 0) diag.error(`Run ${this.runId} ended with ${queued} item(s) that could not be written.`);
     if (this.spool?.pending) {
       const spool = this.spool;
-      process.once('exit', () => {
+      atProcessExit(() => {
         if (spool.pending) this.reportSpool();
       });
     } else if (this.url) diag.info(`View run ${this.runName} at: ${this.url}`);
@@ -653,11 +675,11 @@ export class RecordingRun implements Run {
     this.spoolReported = true;
     const deleted = this.logger.runDeleted;
     if (deleted) {
-      process.stderr.write(`mlflow-kit: ${deleted.message}\n`);
+      say(`mlflow-kit: ${deleted.message}`);
       return;
     }
-    process.stderr.write(
-      `mlflow-kit: run ${this.runId}: ${spool.pendingPoints} metric point(s)${spool.items > spool.points ? ' and other items' : ''}${spool.endStatus ? ` and its end status ${spool.endStatus}` : ''} could not reach ${this.store.trackingUri} and are in the spool at ${spool.storeDir}. Upload them with: ${spool.command}\n`,
+    say(
+      `mlflow-kit: run ${this.runId}: ${spool.pendingPoints} metric point(s)${spool.items > spool.points ? ' and other items' : ''}${spool.endStatus ? ` and its end status ${spool.endStatus}` : ''} could not reach ${this.store.trackingUri} and are in the spool at ${spool.storeDir}. Upload them with: ${spool.command}`,
     );
   }
 

@@ -53,6 +53,13 @@ interface ArtifactJob {
 }
 
 const describe = (error: unknown): string => (error instanceof Error ? error.message : String(error));
+// A page has no setImmediate: a zero timeout does the same there.
+const soon = (work: () => void): unknown =>
+  typeof setImmediate === 'function' ? setImmediate(work) : setTimeout(work, 0);
+const cancelSoon = (handle: unknown): void => {
+  if (typeof clearImmediate === 'function') clearImmediate(handle as ReturnType<typeof setImmediate>);
+  else clearTimeout(handle as ReturnType<typeof setTimeout>);
+};
 
 /**
  * The per-run send queue, the one way data of a run reaches its store. `add*` calls only append (O(1),
@@ -78,7 +85,7 @@ export class RunLogger {
   private retryBatch: LogBatch | undefined;
   private inFlightArtifact: ArtifactJob | undefined;
   private timer: ReturnType<typeof setTimeout> | undefined;
-  private spillTimer: ReturnType<typeof setImmediate> | undefined;
+  private spillTimer: unknown;
   private sending: Promise<void> | undefined;
   private readonly flushIntervalMs: number;
   private readonly maxPendingBytes: number;
@@ -259,7 +266,7 @@ export class RunLogger {
   /** Stops the timers. Queued data stays until the next `flush()`. */
   close(): void {
     this.clearTimer();
-    if (this.spillTimer) clearImmediate(this.spillTimer);
+    if (this.spillTimer) cancelSoon(this.spillTimer);
     this.spillTimer = undefined;
   }
 
@@ -297,7 +304,7 @@ export class RunLogger {
   private checkBound(): void {
     if (this.spillTimer || !this.spool) return;
     if (this.metrics.length * BYTES_PER_QUEUED_POINT + this.otherBytes <= this.maxPendingBytes) return;
-    this.spillTimer = setImmediate(() => {
+    this.spillTimer = soon(() => {
       this.spillTimer = undefined;
       diag.once(
         `bound:${this.runId}`,

@@ -180,6 +180,13 @@ export interface StartRunOptions extends TrackingOptions {
    * `MLFLOW_KIT_SPOOL_DIR`. @defaultValue `~/.cache/mlflow-kit/spool`
    */
   spoolDir?: string;
+  /**
+   * In a web page: whether the run has the page spool, the origin's IndexedDB database `mlflow-kit-spool`,
+   * where data goes that the server cannot take (and everything still in memory when the page is hidden or
+   * goes away), uploaded when the server answers again or on the next visit. `false` keeps such data in
+   * memory only. Node's spool on disk is always on; Node ignores this option. @defaultValue `true`
+   */
+  spool?: boolean;
   /** Most bytes of unsent data kept in memory; past it the oldest goes to the spool. @defaultValue `64 MiB` */
   maxPendingBytes?: number;
   /**

@@ -1,27 +1,21 @@
 import { contextState, getActiveRun } from '../context.js';
 import { diag } from '../diag.js';
 import { applyDebugOption } from '../internal/apply-debug-option.js';
-import { FetchHttpClient } from '../internal/fetch-http-client.js';
 import { placeRun, prepareRun, trackingOn } from '../internal/place-run.js';
-import { ProxyArtifacts } from '../internal/proxy-artifacts.js';
-import { RestTrackingStore } from '../internal/rest-tracking-store.js';
 import { runInside } from '../internal/run-inside.js';
 import { exitTimeoutMs } from '../internal/spool-settings.js';
 import { NOOP_RUN } from '../noop-run.js';
 import { RecordingRun } from '../recording-run.js';
 import type { Run, StartRunOptions } from '../run.js';
-import type { ResolvedSettings } from '../settings.js';
 import type { TrackingStore } from '../store.js';
+import { IndexedDbSpool } from './indexeddb-spool.js';
+import { watchPageRun } from './page-lifecycle.js';
 import { pageRunTags } from './page-run-tags.js';
+import { createKeepaliveStore, createPageStore } from './page-store.js';
+import { uploadPageSpool } from './replay-page-spool.js';
 import { resolveBrowserSettings } from './settings.js';
 
 const NO_ENV: Record<string, string | undefined> = {};
-
-/** The REST store of a page: the proxied artifact API and the same client policy over `fetch`. */
-function createPageStore(settings: ResolvedSettings): TrackingStore {
-  const http = new FetchHttpClient(settings);
-  return new RestTrackingStore(settings, http, new ProxyArtifacts(http, settings.trackingUri));
-}
 
 /**
  * Starts (or resumes) a run from a web page, as {@link startRun} does when tracking is on; `pushOnStack: false`
@@ -36,6 +30,9 @@ export async function createPageRun(options: StartRunOptions, pushOnStack = true
     }
   }
   const store = options.store ?? createPageStore(settings);
+  const spooled = options.spool !== false;
+  // What earlier visits left for this server goes up in the background, never delaying the start.
+  if (spooled) void uploadPageSpool(store, settings.trackingUri);
   const active = getActiveRun();
   const prepared = prepareRun(options, settings, NO_ENV, active, pageRunTags());
   const { info, parentRunId, existing } = await placeRun(
@@ -47,7 +44,16 @@ export async function createPageRun(options: StartRunOptions, pushOnStack = true
     prepared.tags,
     prepared.startTime,
   );
+  const spool = spooled
+    ? new IndexedDbSpool({
+        uri: settings.trackingUri,
+        runId: info.runId,
+        experimentId: info.experimentId,
+        artifactUri: info.artifactUri,
+      })
+    : undefined;
   const run = new RecordingRun(store, info, {
+    spool,
     flushTimeoutMs: exitTimeoutMs(options.exitTimeoutSeconds, NO_ENV),
     redactor: settings.redactor,
     ...(options.flushIntervalMs !== undefined ? { flushIntervalMs: options.flushIntervalMs } : {}),
@@ -55,6 +61,20 @@ export async function createPageRun(options: StartRunOptions, pushOnStack = true
     parentRunId,
     ...(existing ? { existingParams: existing.data.params, existingTags: existing.data.tags } : {}),
   });
+  if (spool) {
+    let keepalive: TrackingStore | undefined;
+    // A store passed in has no keepalive requests: the page spool alone keeps its data.
+    watchPageRun(
+      run,
+      spool,
+      options.store
+        ? undefined
+        : () => {
+            keepalive ??= createKeepaliveStore(settings);
+            return keepalive;
+          },
+    );
+  }
   const state = contextState();
   if (pushOnStack) state.stack.push(run);
   state.open.add(run);
@@ -69,7 +89,9 @@ export async function createPageRun(options: StartRunOptions, pushOnStack = true
  * http(s) URL of an MLflow server that allows the page's origin.
  *
  * Throws {@link MlflowConfigError} for a configuration mistake, and {@link MlflowApiError} when the server
- * cannot create the run (a page has no spool yet: the server must answer at the start).
+ * cannot create the run (a page starts no run offline: the server must answer at the start). Once started,
+ * what the server cannot take goes to the page spool in IndexedDB (unless `spool: false`), and what earlier
+ * visits left there for this server is uploaded in the background.
  *
  * @example
  * ```ts

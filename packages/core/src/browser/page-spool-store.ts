@@ -1,0 +1,139 @@
+import type { DatasetInput, LogBatch, RunStatus } from '../types.js';
+
+/**
+ * The IndexedDB database that holds the page spool of an origin (one per origin, as IndexedDB is): one object
+ * store, `items`, whose records are the undeliverable data of page runs in the order they were written.
+ */
+export const PAGE_SPOOL_DATABASE = 'mlflow-kit-spool';
+
+const ITEMS = 'items';
+
+/** Where a spooled item belongs: the server (no credentials) and the run's id there. */
+export interface PageSpoolTarget {
+  /** The tracking server, without credentials. */
+  uri: string;
+  /** Id of the run on that server. */
+  runId: string;
+  /** Id of the run's experiment on that server. */
+  experimentId: string;
+  /** Artifact root of the run, for spooled artifacts. */
+  artifactUri: string;
+}
+
+/** One record of the page spool: a batch, an artifact, dataset inputs, or the run's end status. */
+export type PageSpoolItem = PageSpoolTarget & { id?: number } & (
+    | { kind: 'batch'; batch: LogBatch }
+    | { kind: 'artifact'; path: string; bytes: Uint8Array }
+    | { kind: 'inputs'; datasets: DatasetInput[] }
+    | { kind: 'end'; status: RunStatus; endTime: number }
+  );
+
+// The parts of IndexedDB used here, typed locally: the packages compile without the DOM library.
+interface IdbRequest<T> {
+  readonly result: T;
+  readonly error: unknown;
+  onsuccess: (() => void) | null;
+  onerror: (() => void) | null;
+}
+interface IdbOpenRequest extends IdbRequest<IDBDatabase> {
+  onupgradeneeded: (() => void) | null;
+}
+interface IdbObjectStore {
+  add(value: unknown): unknown;
+  delete(key: number): unknown;
+  getAll(query: unknown, count: number): IdbRequest<unknown[]>;
+}
+/** An IndexedDB transaction, as the page spool uses it. */
+export interface IDBTransaction {
+  readonly error: unknown;
+  objectStore(name: string): IdbObjectStore;
+  commit?(): void;
+  oncomplete: (() => void) | null;
+  onabort: (() => void) | null;
+  onerror: (() => void) | null;
+}
+/** An open IndexedDB database, as the page spool uses it. */
+export interface IDBDatabase {
+  transaction(store: string, mode: 'readonly' | 'readwrite'): IDBTransaction;
+  close(): void;
+  createObjectStore(name: string, options: { keyPath: string; autoIncrement: boolean }): unknown;
+  onversionchange: (() => void) | null;
+}
+interface IdbFactory {
+  open(name: string, version: number): IdbOpenRequest;
+}
+interface IdbKeyRangeStatic {
+  lowerBound(bound: number, open: boolean): unknown;
+}
+
+let opening: Promise<IDBDatabase> | undefined;
+
+/** Opens (once per page) the page spool database, creating it on the first use. */
+export function openPageSpool(): Promise<IDBDatabase> {
+  opening ??= new Promise<IDBDatabase>((resolve, reject) => {
+    const factory = (globalThis as { indexedDB?: IdbFactory }).indexedDB;
+    if (!factory) {
+      reject(new Error('this page has no IndexedDB'));
+      return;
+    }
+    const request = factory.open(PAGE_SPOOL_DATABASE, 1);
+    request.onupgradeneeded = () => {
+      request.result.createObjectStore(ITEMS, { keyPath: 'id', autoIncrement: true });
+    };
+    request.onsuccess = () => {
+      const db = request.result;
+      // A newer version opened in another tab: let it upgrade; the next use here opens again.
+      db.onversionchange = () => {
+        db.close();
+        opening = undefined;
+      };
+      resolve(db);
+    };
+    request.onerror = () => reject(request.error ?? new Error(`could not open ${PAGE_SPOOL_DATABASE}`));
+  });
+  opening.catch(() => {
+    opening = undefined;
+  });
+  return opening;
+}
+
+/**
+ * Starts a transaction that appends `items` at once (synchronously, so that it is under way before a
+ * `pagehide` handler returns) and returns it; `id`s are assigned in the order written.
+ */
+export function appendItems(db: IDBDatabase, items: PageSpoolItem[]): IDBTransaction {
+  const transaction = db.transaction(ITEMS, 'readwrite');
+  const store = transaction.objectStore(ITEMS);
+  for (const item of items) store.add(item);
+  return transaction;
+}
+
+/** Resolves when `transaction` commits; rejects when it aborts. */
+export function committed(transaction: IDBTransaction): Promise<void> {
+  return new Promise((resolve, reject) => {
+    transaction.oncomplete = () => resolve();
+    transaction.onabort = () => reject(transaction.error ?? new Error('IndexedDB transaction aborted'));
+    transaction.onerror = () => reject(transaction.error ?? new Error('IndexedDB transaction failed'));
+  });
+}
+
+function asPromise<T>(request: IdbRequest<T>): Promise<T> {
+  return new Promise((resolve, reject) => {
+    request.onsuccess = () => resolve(request.result);
+    request.onerror = () => reject(request.error ?? new Error('IndexedDB request failed'));
+  });
+}
+
+/** Up to `count` items with an id above `afterId`, oldest first. */
+export function readItems(db: IDBDatabase, afterId: number, count: number): Promise<PageSpoolItem[]> {
+  const store = db.transaction(ITEMS, 'readonly').objectStore(ITEMS);
+  const range = (globalThis as unknown as { IDBKeyRange: IdbKeyRangeStatic }).IDBKeyRange;
+  return asPromise(store.getAll(range.lowerBound(afterId, true), count)) as Promise<PageSpoolItem[]>;
+}
+
+/** Deletes one item, once the server has acknowledged it. */
+export function deleteItem(db: IDBDatabase, id: number): Promise<void> {
+  const transaction = db.transaction(ITEMS, 'readwrite');
+  transaction.objectStore(ITEMS).delete(id);
+  return committed(transaction);
+}

@@ -1,0 +1,147 @@
+import { diag } from '../diag.js';
+import { MlflowApiError, MlflowRunDeletedError } from '../errors.js';
+import { applyDebugOption } from '../internal/apply-debug-option.js';
+import { chunkBatch } from '../internal/log-batch-chunks.js';
+import type { TrackingOptions } from '../settings.js';
+import type { TrackingStore } from '../store.js';
+import { deleteItem, openPageSpool, type PageSpoolItem, readItems } from './page-spool-store.js';
+import { createPageStore } from './page-store.js';
+import { resolveBrowserSettings } from './settings.js';
+
+/** What {@link replayPageSpool} uploaded. */
+export interface PageSpoolReplaySummary {
+  /** Ids of the server's runs that got data or their end status from the spool. */
+  runs: string[];
+  /** Metric points uploaded. */
+  points: number;
+  /** Items (batches, artifacts, inputs, end statuses) uploaded and deleted from the spool. */
+  items: number;
+  /**
+   * Whether nothing of this server is left in the spool; `false` when the server did not answer (what is
+   * left is tried again on the next visit) or refused a deleted run.
+   */
+  complete: boolean;
+}
+
+/** Options of {@link replayPageSpool}: the tracking options of `startRun` (`enabled`, `trackingUri`, auth). */
+export type ReplayPageSpoolOptions = TrackingOptions & {
+  /** The store to upload to, instead of the REST store of `trackingUri`. @defaultValue the REST store */
+  store?: TrackingStore;
+};
+
+const PAGE_SIZE = 16;
+const describe = (error: unknown): string => (error instanceof Error ? error.message : String(error));
+
+async function send(destination: TrackingStore, item: PageSpoolItem): Promise<number> {
+  switch (item.kind) {
+    case 'batch':
+      for (const chunk of chunkBatch(item.batch)) await destination.logBatch(item.runId, chunk);
+      return item.batch.metrics?.length ?? 0;
+    case 'artifact':
+      await destination.uploadArtifact(item.artifactUri, item.path, { bytes: item.bytes });
+      return 0;
+    case 'inputs':
+      await destination.logInputs(item.runId, item.datasets);
+      return 0;
+    case 'end':
+      await destination.updateRun(item.runId, { status: item.status, endTime: item.endTime });
+      return 0;
+  }
+}
+
+// One upload of a server's spool at a time across the tabs of the origin, where the browser has Web Locks;
+// without them two tabs may send the same item twice, which the server ignores (exact duplicates).
+function exclusively<T>(uri: string, work: () => Promise<T>): Promise<T> {
+  const locks = (
+    globalThis as { navigator?: { locks?: { request(name: string, work: () => Promise<T>): Promise<T> } } }
+  ).navigator?.locks;
+  return locks ? locks.request(`mlflow-kit-spool ${uri}`, work) : work();
+}
+
+/**
+ * Uploads what the page spool holds for the server `uri` (only run `runId`'s items when given) to
+ * `destination`, in the order written: each item is deleted once the server has acknowledged it, so an
+ * interrupted upload goes on where it stopped. A run's end status comes after its data, and is not applied
+ * while earlier data of that run is left. Stops at the first transport failure (the server does not
+ * answer); an item the server refuses (4xx) is reported and dropped, as the live run drops it; a run the
+ * server answers is deleted keeps its items. Never rejects.
+ */
+export async function uploadPageSpool(
+  destination: TrackingStore,
+  uri: string,
+  runId?: string,
+): Promise<PageSpoolReplaySummary> {
+  const summary: PageSpoolReplaySummary = { runs: [], points: 0, items: 0, complete: true };
+  try {
+    await exclusively(uri, async () => {
+      const db = await openPageSpool();
+      const held = new Set<string>();
+      let after = 0;
+      for (;;) {
+        const page = await readItems(db, after, PAGE_SIZE);
+        if (page.length === 0) return;
+        for (const item of page) {
+          after = item.id!;
+          if (item.uri !== uri || (runId !== undefined && item.runId !== runId)) continue;
+          if (held.has(item.runId)) continue;
+          try {
+            summary.points += await send(destination, item);
+          } catch (error) {
+            if (MlflowRunDeletedError.answerOf(error) !== undefined) {
+              held.add(item.runId);
+              summary.complete = false;
+              diag.error(
+                `Run ${item.runId} is deleted on ${uri}: its spooled data stays in the page's IndexedDB until it is restored (mlflow gc removes it for good).`,
+              );
+              continue;
+            }
+            if (!MlflowApiError.isInstance(error) || error.retryable) {
+              summary.complete = false;
+              diag.warn(
+                `${uri} does not take the page spool's data now (${describe(error)}); it stays in IndexedDB for the next try.`,
+              );
+              return;
+            }
+            diag.error(`The server refused spooled ${item.kind} of run ${item.runId}: ${describe(error)}`);
+          }
+          await deleteItem(db, item.id!);
+          summary.items++;
+          if (!summary.runs.includes(item.runId)) summary.runs.push(item.runId);
+        }
+      }
+    });
+  } catch (error) {
+    summary.complete = false;
+    diag.warn(`Could not read the page spool for ${uri}: ${describe(error)}`);
+  }
+  if (summary.items > 0)
+    diag.info(`Replayed ${summary.points} spooled point(s) of ${summary.runs.length} run(s) to ${uri}.`);
+  return summary;
+}
+
+/**
+ * Uploads what earlier visits of this origin left in the page spool (IndexedDB database
+ * `mlflow-kit-spool`) for the server `trackingUri`: the data of runs whose page was reloaded or closed while
+ * the server did not take it, then their end status (`KILLED` for a page that went away). A page run does
+ * this by itself when it starts; call this in a page that wants it without starting a run.
+ *
+ * Tracking must be on (`enabled: true`), as for `startRun`; off, nothing is opened and nothing is sent.
+ * Throws {@link MlflowConfigError} for a configuration mistake; never rejects for transport trouble (what
+ * the server does not take stays for the next visit, reported through `diag`).
+ *
+ * @example
+ * ```ts
+ * import { replayPageSpool } from '@mlflow-kit/core';
+ *
+ * const { points, complete } = await replayPageSpool({ enabled: true, trackingUri: 'http://127.0.0.1:5000' });
+ * ```
+ */
+export async function replayPageSpool(options: ReplayPageSpoolOptions): Promise<PageSpoolReplaySummary> {
+  const settings = resolveBrowserSettings(options);
+  applyDebugOption(settings.debug, {});
+  if (!settings.enabled) {
+    diag.debug('replayPageSpool: tracking is off (pass enabled: true); nothing is replayed.');
+    return { runs: [], points: 0, items: 0, complete: true };
+  }
+  return uploadPageSpool(options.store ?? createPageStore(settings), settings.trackingUri);
+}
