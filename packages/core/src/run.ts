@@ -181,10 +181,12 @@ export interface StartRunOptions extends TrackingOptions {
    */
   spoolDir?: string;
   /**
-   * In a web page: whether the run has the page spool, the origin's IndexedDB database `mlflow-kit-spool`,
-   * where data goes that the server cannot take (and everything still in memory when the page is hidden or
-   * goes away), uploaded when the server answers again or on the next visit. `false` keeps such data in
-   * memory only. Node's spool on disk is always on; Node ignores this option. @defaultValue `true`
+   * Whether the run has a spool, where data goes that the server cannot take: in Node the directory
+   * {@link StartRunOptions.spoolDir}; in a web page the origin's IndexedDB database `mlflow-kit-spool` (which
+   * also takes everything still in memory when the page is hidden or goes away), uploaded when the server
+   * answers again or on the next visit. `false` keeps such data in memory only (bounded by
+   * `maxPendingBytes`, lost when the process or page ends), and the server must answer when the run starts
+   * (no offline start). @defaultValue `true`
    */
   spool?: boolean;
   /** Most bytes of unsent data kept in memory; past it the oldest goes to the spool. @defaultValue `64 MiB` */

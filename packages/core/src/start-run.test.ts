@@ -1,9 +1,13 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { getActiveRun } from './context.js';
 import { MlflowConfigError, MlflowValidationError } from './errors.js';
 import { NOOP_RUN } from './noop-run.js';
 import type { RecordingRun } from './recording-run.js';
 import { startRun, withRun } from './start-run.js';
+import { closedPortUri } from './testing/fault-proxy.js';
 import { createMemoryStore, type MemoryStore } from './testing/memory-store.js';
 
 let store: MemoryStore;
@@ -24,6 +28,29 @@ beforeEach(() => {
 afterEach(async () => {
   for (let run = getActiveRun(); run; run = getActiveRun()) await run.end();
   vi.unstubAllEnvs();
+});
+
+describe('spool option', () => {
+  it('starts offline into the spool when the server does not answer, and throws instead with spool: false', async () => {
+    const spoolDir = await mkdtemp(join(tmpdir(), 'mlflow-kit-spool-option-'));
+    const down = {
+      enabled: true,
+      trackingUri: await closedPortUri(),
+      spoolDir,
+      maxRetries: 0,
+      startTimeoutSeconds: 5,
+      exitTimeoutSeconds: 1,
+      offlineProbeIntervalSeconds: 0,
+    };
+    try {
+      const offline = await startRun(down);
+      expect(offline.isRecording).toBe(true);
+      await offline.end();
+      await expect(startRun({ ...down, spool: false })).rejects.toMatchObject({ name: 'MlflowApiError' });
+    } finally {
+      await rm(spoolDir, { recursive: true, force: true });
+    }
+  });
 });
 
 describe('opt-in', () => {

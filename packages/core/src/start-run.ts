@@ -53,7 +53,8 @@ export async function createRecordingRun(
   const startTimeout = startTimeoutMs(options.startTimeoutSeconds, env);
   const offlineProbeMs = offlineProbeIntervalMs(options.offlineProbeIntervalSeconds, env);
   const store = options.store ?? (await getStore(settings));
-  const spoolDir = store.kind === 'rest' ? resolveSpoolDir(options.spoolDir, env) : undefined;
+  const spoolDir =
+    store.kind === 'rest' && options.spool !== false ? resolveSpoolDir(options.spoolDir, env) : undefined;
   const active = getActiveRun();
   const loggerOptions = {
     flushTimeoutMs,
