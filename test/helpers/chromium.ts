@@ -1,28 +1,38 @@
-import { execFileSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { type Browser, chromium } from 'playwright-core';
 
-/** Debian's Chromium, the browser of the browser tests (no browser download: playwright-core drives it). */
-export const CHROMIUM = process.env.MLFLOW_KIT_CHROMIUM ?? '/usr/bin/chromium';
+const CANDIDATES = ['/usr/bin/chromium', '/usr/bin/chromium-browser', '/usr/bin/google-chrome'];
+const SETUP_SCRIPT = fileURLToPath(new URL('../../scripts/setup-chromium.sh', import.meta.url));
 
-const setupScript = new URL('../../scripts/setup-chromium.sh', import.meta.url).pathname;
+function findChromium(): string | undefined {
+  const chosen = process.env.MLFLOW_KIT_CHROMIUM;
+  if (chosen && !existsSync(chosen))
+    throw new Error(
+      `MLFLOW_KIT_CHROMIUM names ${chosen}, which does not exist: point it at a Chromium binary or unset it.`,
+    );
+  if (chosen) return chosen;
+  return CANDIDATES.find((path) => existsSync(path));
+}
 
 /**
- * Installs Debian's `chromium` with apt-get when it is missing (scripts/setup-chromium.sh, shared with the UI checks; CI runs as root on a
- * fresh machine), and throws when that is impossible: the browser tests must fail, never skip, on a machine
- * without a browser.
+ * The Chromium the browser tests and the MLflow UI checks drive (no browser download: playwright-core drives
+ * it): `MLFLOW_KIT_CHROMIUM`, else the system's. When there is none, `scripts/setup-chromium.sh` installs
+ * Debian's `chromium` (as root, on a fresh CI machine); if that cannot, the error says what to install. A
+ * missing Chromium fails the tests, never skips them.
  */
 export function ensureChromium(): string {
-  if (existsSync(CHROMIUM)) return CHROMIUM;
-  try {
-    execFileSync('bash', [setupScript], { stdio: 'inherit' });
-  } catch (cause) {
-    throw new Error(
-      `No browser at ${CHROMIUM}, and scripts/setup-chromium.sh could not install Debian's chromium: run \`apt-get install -y chromium\` (or set MLFLOW_KIT_CHROMIUM to a Chromium binary).`,
-      { cause },
-    );
-  }
-  return CHROMIUM;
+  const found = findChromium();
+  if (found) return found;
+  const setup = spawnSync('bash', [SETUP_SCRIPT], { stdio: ['ignore', 2, 'pipe'], encoding: 'utf8' });
+  const installed = findChromium();
+  if (installed) return installed;
+  throw new Error(
+    `The browser tests need Chromium and found none at ${CANDIDATES.join(', ')}; ` +
+      `scripts/setup-chromium.sh could not install it (${(setup.stderr ?? '').trim().slice(-500) || `exit ${setup.status}`}). ` +
+      'Install it (Debian/Ubuntu: apt-get install -y chromium) or set MLFLOW_KIT_CHROMIUM to a Chromium or Chrome binary.',
+  );
 }
 
 /** Launches headless Chromium (no sandbox: CI runs as root), with SwiftShader's WebGL allowed. */

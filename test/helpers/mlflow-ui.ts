@@ -1,43 +1,10 @@
-import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { type Browser, chromium, type Page } from 'playwright-core';
+import { ensureChromium } from './chromium.js';
 
 /** Where the UI checks save their screenshots. */
 export const SCREENSHOT_DIR = process.env.MLFLOW_KIT_UI_SHOTS ?? '/tmp/ui-shots';
-
-const CANDIDATES = ['/usr/bin/chromium', '/usr/bin/chromium-browser', '/usr/bin/google-chrome'];
-
-function findChromium(): string | undefined {
-  const chosen = process.env.MLFLOW_KIT_CHROMIUM;
-  if (chosen && !existsSync(chosen))
-    throw new Error(
-      `MLFLOW_KIT_CHROMIUM names ${chosen}, which does not exist: point it at a Chromium binary or unset it.`,
-    );
-  if (chosen) return chosen;
-  return CANDIDATES.find((path) => existsSync(path));
-}
-
-const SETUP_SCRIPT = fileURLToPath(new URL('../../scripts/setup-chromium.sh', import.meta.url));
-
-/**
- * The Chromium the UI checks drive: `MLFLOW_KIT_CHROMIUM`, else the system's. When there is none,
- * `scripts/setup-chromium.sh` installs Debian's `chromium` (as root, on a fresh CI machine); if that cannot, the
- * error says what to install. A missing Chromium fails the checks, never skips them.
- */
-export function chromiumPath(): string {
-  const found = findChromium();
-  if (found) return found;
-  const setup = spawnSync('bash', [SETUP_SCRIPT], { stdio: ['ignore', 2, 'pipe'], encoding: 'utf8' });
-  const installed = findChromium();
-  if (installed) return installed;
-  throw new Error(
-    `The MLflow UI checks need Chromium and found none at ${CANDIDATES.join(', ')}; ` +
-      `scripts/setup-chromium.sh could not install it (${(setup.stderr ?? '').trim().slice(-500) || `exit ${setup.status}`}). ` +
-      'Install it (Debian/Ubuntu: apt-get install -y chromium) or set MLFLOW_KIT_CHROMIUM to a Chromium or Chrome binary.',
-  );
-}
 
 /** What a page of the UI showed. */
 export interface UiView {
@@ -72,10 +39,10 @@ export class MlflowUi {
     this.#page = page;
   }
 
-  /** Starts headless Chromium (see {@link chromiumPath}). */
+  /** Starts headless Chromium (see {@link ensureChromium}). */
   static async launch(): Promise<MlflowUi> {
     const browser = await chromium.launch({
-      executablePath: chromiumPath(),
+      executablePath: ensureChromium(),
       args: ['--no-sandbox', '--disable-dev-shm-usage'],
     });
     return new MlflowUi(browser, await browser.newPage({ viewport: { width: 1400, height: 1000 } }));
