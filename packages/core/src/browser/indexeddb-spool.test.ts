@@ -3,45 +3,18 @@
 // proven in Chromium against the real server (test/browser/reload-spool.test.ts).
 import 'fake-indexeddb/auto';
 import { describe, expect, it } from 'vitest';
-import { MlflowApiError } from '../errors.js';
+import { freshUri, itemsOf, points, unavailable } from '../__tests__/page-spool-fixtures.js';
 import type { TrackingStore } from '../store.js';
 import { createMemoryStore, type MemoryStore } from '../testing/memory-store.js';
 import type { LogBatch } from '../types.js';
 import { IndexedDbSpool } from './indexeddb-spool.js';
-import { openPageSpool, type PageSpoolItem, readItems } from './page-spool-store.js';
 import { uploadPageSpool } from './replay-page-spool.js';
-
-let uriCount = 0;
-const freshUri = (): string => `http://127.0.0.1:${5000 + ++uriCount}`;
-
-async function itemsOf(uri: string): Promise<PageSpoolItem[]> {
-  const items = await readItems(await openPageSpool(), 0, 10_000);
-  return items.filter((item) => item.uri === uri);
-}
 
 async function startedRun(store: MemoryStore, uri: string): Promise<IndexedDbSpool> {
   const record = await store.createRun({ experimentId: '0', startTime: Date.now(), userId: 'u', tags: {} });
   const { runId, experimentId, artifactUri } = record.info;
   return new IndexedDbSpool({ uri, runId, experimentId, artifactUri });
 }
-
-const points = (from: number, to: number): LogBatch => ({
-  metrics: Array.from({ length: to - from }, (_, index) => ({
-    key: 'loss',
-    value: from + index,
-    timestamp: 1_700_000_000_000,
-    step: from + index,
-  })),
-});
-
-const unavailable = (): MlflowApiError =>
-  new MlflowApiError({
-    endpoint: '[POST] /api/2.0/mlflow/runs/log-batch',
-    status: 503,
-    errorCode: 'TEMPORARILY_UNAVAILABLE',
-    serverMessage: 'down',
-    retryable: true,
-  });
 
 describe('IndexedDbSpool', () => {
   it('keeps what is written before the database is open and commits it in the order written, end status last', async () => {

@@ -10,10 +10,13 @@ import {
   type IDBTransaction,
   openPageSpool,
   PAGE_SPOOL_DATABASE,
+  type PageRunMapping,
   type PageSpoolItem,
   type PageSpoolTarget,
+  readRunMapping,
+  writeRunMapping,
 } from './page-spool-store.js';
-import { uploadPageSpool } from './replay-page-spool.js';
+import { holdOfflineRun, uploadPageSpool } from './replay-page-spool.js';
 
 type ItemBody = PageSpoolItem extends infer Item
   ? Item extends PageSpoolItem
@@ -50,6 +53,8 @@ export class IndexedDbSpool implements SpoolSink {
   private statusReplayed = false;
   private wrote = false;
   private replaying: Promise<string | undefined> = Promise.resolve(undefined);
+  private createInFlight = false;
+  private remoteRunId: string | undefined;
 
   constructor(private readonly target: PageSpoolTarget) {
     this.opened = openPageSpool().then(
@@ -182,12 +187,55 @@ export class IndexedDbSpool implements SpoolSink {
    * spooled so far is there, else `undefined`; never rejects.
    */
   replay(destination: TrackingStore): Promise<string | undefined> {
+    if (this.createInFlight) {
+      diag.debug(`Run ${this.target.runId}: its create request is still in flight; the replay waits for it.`);
+      return Promise.resolve(undefined);
+    }
     this.replaying = this.replaying.then(() => this.replayOnce(destination));
     return this.replaying;
   }
 
+  /**
+   * For a run started offline: holds replays (this spool's, and every replay of the page spool in this page)
+   * until `create`, the run's own create request and its adoption, settles; a replay meanwhile would create
+   * the run a second time.
+   */
+  holdReplayUntil(create: Promise<unknown>): void {
+    this.createInFlight = true;
+    const settled = create.finally(() => {
+      this.createInFlight = false;
+    });
+    holdOfflineRun(this.target.uri, this.target.runId, settled);
+    void settled.catch(() => undefined);
+  }
+
+  /**
+   * For a run started offline whose create request reached the server after all: records that run in
+   * IndexedDB as the server's copy of this one, so that no replay creates another. Never rejects.
+   */
+  async adoptRemote(runId: string, experimentId: string, artifactUri: string): Promise<void> {
+    const mapping: PageRunMapping = {
+      uri: this.target.uri,
+      localRunId: this.target.runId,
+      runId,
+      experimentId,
+      artifactUri,
+    };
+    this.remoteRunId = runId;
+    await this.opened;
+    if (!this.db) return;
+    try {
+      await writeRunMapping(this.db, mapping);
+    } catch (error) {
+      // Its source tag still lets the replay find it.
+      diag.warn(
+        `Could not record run ${runId} as the server's copy of ${this.target.runId}: ${describe(error)}`,
+      );
+    }
+  }
+
   private async replayOnce(destination: TrackingStore): Promise<string | undefined> {
-    if (!this.pending) return this.target.runId;
+    if (!this.pending) return this.remoteRunId ?? this.target.runId;
     // Items whose transaction failed (a full quota) are tried once more first.
     if (this.db) this.persist(this.unwritten.splice(0));
     await this.committedAll();
@@ -202,7 +250,12 @@ export class IndexedDbSpool implements SpoolSink {
     this.replayedPointCount = Math.max(this.replayedPointCount, snapshot.points);
     this.replayedItemCount = Math.max(this.replayedItemCount, snapshot.items);
     if (snapshot.status) this.statusReplayed = true;
-    return this.target.runId;
+    if (this.target.create && this.remoteRunId === undefined && this.db) {
+      this.remoteRunId = (
+        await readRunMapping(this.db, this.target.uri, this.target.runId).catch(() => undefined)
+      )?.runId;
+    }
+    return this.remoteRunId ?? this.target.runId;
   }
 
   private append(body: ItemBody): void {

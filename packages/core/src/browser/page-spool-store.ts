@@ -1,22 +1,61 @@
 import type { DatasetInput, LogBatch, RunStatus } from '../types.js';
 
 /**
- * The IndexedDB database that holds the page spool of an origin (one per origin, as IndexedDB is): one object
- * store, `items`, whose records are the undeliverable data of page runs in the order they were written.
+ * The IndexedDB database that holds the page spool of an origin (one per origin, as IndexedDB is): the object
+ * store `items`, whose records are the undeliverable data of page runs in the order they were written, and
+ * `runs`, which maps the local id of a run started offline to the run the replay made for it on the server.
  */
 export const PAGE_SPOOL_DATABASE = 'mlflow-kit-spool';
 
 const ITEMS = 'items';
+const RUNS = 'runs';
+// Version 1 had `items` only; its items (no `create`) are read as they are.
+const VERSION = 2;
+
+/**
+ * What the replay needs to create a run that a page started offline (the server did not answer in time),
+ * carried by each of its items, so any one of them suffices.
+ */
+export interface PageRunCreate {
+  /** The experiment's name, found or created by the replay (when the page did not name an id). */
+  experimentName?: string;
+  /** The experiment's id, when the page named one. */
+  experimentId?: string;
+  /** The run's name; the server picks one when absent. */
+  runName?: string;
+  /** When the run started in the page (ms since the epoch). */
+  startTime: number;
+  /** The run's user. */
+  userId: string;
+  /** The run's tags (the parent's id among them), without the source tag, which the replay adds. */
+  tags: Record<string, string>;
+}
 
 /** Where a spooled item belongs: the server (no credentials) and the run's id there. */
 export interface PageSpoolTarget {
   /** The tracking server, without credentials. */
   uri: string;
-  /** Id of the run on that server. */
+  /** Id of the run on that server; for a run started offline (with `create`), its local id. */
   runId: string;
-  /** Id of the run's experiment on that server. */
+  /** Id of the run's experiment on that server (empty for a run started offline). */
   experimentId: string;
-  /** Artifact root of the run, for spooled artifacts. */
+  /** Artifact root of the run, for spooled artifacts (empty for a run started offline). */
+  artifactUri: string;
+  /** For a run started offline: how the replay creates it (absent in items of version 1). */
+  create?: PageRunCreate;
+}
+
+/** The server's run made (or found) for a run started offline in a page: a record of the `runs` store. */
+export interface PageRunMapping {
+  /** The tracking server, without credentials. */
+  uri: string;
+  /** The run's local id. */
+  localRunId: string;
+  /** The run's id on the server. */
+  runId: string;
+  /** Its experiment's id on the server. */
+  experimentId: string;
+  /** Its artifact root. */
   artifactUri: string;
 }
 
@@ -42,6 +81,8 @@ interface IdbObjectStore {
   add(value: unknown): unknown;
   delete(key: number): unknown;
   getAll(query: unknown, count: number): IdbRequest<unknown[]>;
+  get(key: string): IdbRequest<unknown>;
+  put(value: unknown): unknown;
 }
 /** An IndexedDB transaction, as the page spool uses it. */
 export interface IDBTransaction {
@@ -56,7 +97,8 @@ export interface IDBTransaction {
 export interface IDBDatabase {
   transaction(store: string, mode: 'readonly' | 'readwrite'): IDBTransaction;
   close(): void;
-  createObjectStore(name: string, options: { keyPath: string; autoIncrement: boolean }): unknown;
+  createObjectStore(name: string, options: { keyPath: string; autoIncrement?: boolean }): unknown;
+  readonly objectStoreNames: { contains(name: string): boolean };
   onversionchange: (() => void) | null;
 }
 interface IdbFactory {
@@ -76,9 +118,12 @@ export function openPageSpool(): Promise<IDBDatabase> {
       reject(new Error('this page has no IndexedDB'));
       return;
     }
-    const request = factory.open(PAGE_SPOOL_DATABASE, 1);
+    const request = factory.open(PAGE_SPOOL_DATABASE, VERSION);
     request.onupgradeneeded = () => {
-      request.result.createObjectStore(ITEMS, { keyPath: 'id', autoIncrement: true });
+      const db = request.result;
+      if (!db.objectStoreNames.contains(ITEMS))
+        db.createObjectStore(ITEMS, { keyPath: 'id', autoIncrement: true });
+      if (!db.objectStoreNames.contains(RUNS)) db.createObjectStore(RUNS, { keyPath: 'key' });
     };
     request.onsuccess = () => {
       const db = request.result;
@@ -135,5 +180,29 @@ export function readItems(db: IDBDatabase, afterId: number, count: number): Prom
 export function deleteItem(db: IDBDatabase, id: number): Promise<void> {
   const transaction = db.transaction(ITEMS, 'readwrite');
   transaction.objectStore(ITEMS).delete(id);
+  return committed(transaction);
+}
+
+const mappingKey = (uri: string, localRunId: string): string => `${uri} ${localRunId}`;
+
+/** The server's run recorded for the local run `localRunId` of `uri`, if the replay made or found one. */
+export async function readRunMapping(
+  db: IDBDatabase,
+  uri: string,
+  localRunId: string,
+): Promise<PageRunMapping | undefined> {
+  const store = db.transaction(RUNS, 'readonly').objectStore(RUNS);
+  const record = (await asPromise(store.get(mappingKey(uri, localRunId)))) as
+    | (PageRunMapping & { key: string })
+    | undefined;
+  if (!record) return undefined;
+  const { key: _key, ...mapping } = record;
+  return mapping;
+}
+
+/** Records the server's run of a run started offline, so that no later replay (in any tab) creates it again. */
+export function writeRunMapping(db: IDBDatabase, mapping: PageRunMapping): Promise<void> {
+  const transaction = db.transaction(RUNS, 'readwrite');
+  transaction.objectStore(RUNS).put({ key: mappingKey(mapping.uri, mapping.localRunId), ...mapping });
   return committed(transaction);
 }

@@ -1,9 +1,10 @@
 import { diag } from '../diag.js';
-import { MlflowApiError, MlflowRunDeletedError } from '../errors.js';
+import { MlflowApiError, MlflowConfigError, MlflowRunDeletedError } from '../errors.js';
 import { applyDebugOption } from '../internal/apply-debug-option.js';
 import { chunkBatch } from '../internal/log-batch-chunks.js';
 import type { TrackingOptions } from '../settings.js';
 import type { TrackingStore } from '../store.js';
+import { findOrCreateOfflineRun } from './offline-page-run.js';
 import { deleteItem, openPageSpool, type PageSpoolItem, readItems } from './page-spool-store.js';
 import { createPageStore } from './page-store.js';
 import { resolveBrowserSettings } from './settings.js';
@@ -32,21 +33,41 @@ export type ReplayPageSpoolOptions = TrackingOptions & {
 const PAGE_SIZE = 16;
 const describe = (error: unknown): string => (error instanceof Error ? error.message : String(error));
 
-async function send(destination: TrackingStore, item: PageSpoolItem): Promise<number> {
+/** The server's run an item goes to. */
+interface ServerRun {
+  runId: string;
+  artifactUri: string;
+}
+
+async function send(destination: TrackingStore, item: PageSpoolItem, run: ServerRun): Promise<number> {
   switch (item.kind) {
     case 'batch':
-      for (const chunk of chunkBatch(item.batch)) await destination.logBatch(item.runId, chunk);
+      for (const chunk of chunkBatch(item.batch)) await destination.logBatch(run.runId, chunk);
       return item.batch.metrics?.length ?? 0;
     case 'artifact':
-      await destination.uploadArtifact(item.artifactUri, item.path, { bytes: item.bytes });
+      // A run resumed while the server did not answer has no artifact root in its items.
+      if (run.artifactUri === '') run.artifactUri = (await destination.getRun(run.runId)).info.artifactUri;
+      await destination.uploadArtifact(run.artifactUri, item.path, { bytes: item.bytes });
       return 0;
     case 'inputs':
-      await destination.logInputs(item.runId, item.datasets);
+      await destination.logInputs(run.runId, item.datasets);
       return 0;
     case 'end':
-      await destination.updateRun(item.runId, { status: item.status, endTime: item.endTime });
+      await destination.updateRun(run.runId, { status: item.status, endTime: item.endTime });
       return 0;
   }
+}
+
+// Runs started offline in this page whose own create request is still in flight: replaying them now would
+// create them a second time (the request's source tag lets a later replay find the run it makes).
+const held = new Set<string>();
+const heldKey = (uri: string, localRunId: string): string => `${uri} ${localRunId}`;
+
+/** Holds the replay of the offline run `localRunId` (in this page) until `create` settles. */
+export function holdOfflineRun(uri: string, localRunId: string, create: Promise<unknown>): void {
+  const key = heldKey(uri, localRunId);
+  held.add(key);
+  void create.finally(() => held.delete(key));
 }
 
 // One upload of a server's spool at a time across the tabs of the origin, where the browser has Web Locks;
@@ -75,7 +96,8 @@ export async function uploadPageSpool(
   try {
     await exclusively(uri, async () => {
       const db = await openPageSpool();
-      const held = new Set<string>();
+      const skipped = new Set<string>();
+      const onServer = new Map<string, ServerRun>();
       let after = 0;
       for (;;) {
         const page = await readItems(db, after, PAGE_SIZE);
@@ -83,12 +105,43 @@ export async function uploadPageSpool(
         for (const item of page) {
           after = item.id!;
           if (item.uri !== uri || (runId !== undefined && item.runId !== runId)) continue;
-          if (held.has(item.runId)) continue;
+          if (skipped.has(item.runId)) continue;
+          if (item.create && held.has(heldKey(uri, item.runId))) {
+            skipped.add(item.runId);
+            summary.complete = false;
+            diag.debug(`Run ${item.runId}: its create request is still in flight; the replay waits for it.`);
+            continue;
+          }
+          let run = onServer.get(item.runId);
+          if (!run) {
+            try {
+              run = item.create
+                ? await findOrCreateOfflineRun(db, destination, uri, item.runId, item.create)
+                : { runId: item.runId, artifactUri: item.artifactUri };
+            } catch (error) {
+              summary.complete = false;
+              const refused =
+                MlflowConfigError.isInstance(error) || (MlflowApiError.isInstance(error) && !error.retryable);
+              if (!refused) {
+                diag.warn(
+                  `${uri} does not take the page spool's data now (${describe(error)}); it stays in IndexedDB for the next try.`,
+                );
+                return;
+              }
+              // A deleted experiment, a refusal: the run's items stay until the cause is fixed.
+              skipped.add(item.runId);
+              diag.error(
+                `Could not create run ${item.runId}, started offline, on ${uri}: ${describe(error)}; its spooled data stays in the page's IndexedDB.`,
+              );
+              continue;
+            }
+            onServer.set(item.runId, run);
+          }
           try {
-            summary.points += await send(destination, item);
+            summary.points += await send(destination, item, run);
           } catch (error) {
             if (MlflowRunDeletedError.answerOf(error) !== undefined) {
-              held.add(item.runId);
+              skipped.add(item.runId);
               summary.complete = false;
               diag.error(
                 `Run ${item.runId} is deleted on ${uri}: its spooled data stays in the page's IndexedDB until it is restored (mlflow gc removes it for good).`,
@@ -106,7 +159,7 @@ export async function uploadPageSpool(
           }
           await deleteItem(db, item.id!);
           summary.items++;
-          if (!summary.runs.includes(item.runId)) summary.runs.push(item.runId);
+          if (!summary.runs.includes(run.runId)) summary.runs.push(run.runId);
         }
       }
     });

@@ -1,14 +1,17 @@
 import { contextState, getActiveRun } from '../context.js';
 import { diag } from '../diag.js';
 import { applyDebugOption } from '../internal/apply-debug-option.js';
-import { placeRun, prepareRun, trackingOn } from '../internal/place-run.js';
+import { isUnreachable, placeRun, prepareRun, type RunPlacement, trackingOn } from '../internal/place-run.js';
+import { SOURCE_RUN_TAG } from '../internal/replay-runs.js';
 import { runInside } from '../internal/run-inside.js';
-import { exitTimeoutMs } from '../internal/spool-settings.js';
+import { exitTimeoutMs, offlineProbeIntervalMs, startTimeoutMs } from '../internal/spool-settings.js';
 import { NOOP_RUN } from '../noop-run.js';
-import { RecordingRun } from '../recording-run.js';
+import { RecordingRun, type RecordingRunOptions } from '../recording-run.js';
 import type { Run, StartRunOptions } from '../run.js';
 import type { TrackingStore } from '../store.js';
+import type { RunInfo } from '../types.js';
 import { IndexedDbSpool } from './indexeddb-spool.js';
+import { newLocalRunId } from './offline-page-run.js';
 import { watchPageRun } from './page-lifecycle.js';
 import { pageRunTags } from './page-run-tags.js';
 import { createKeepaliveStore, createPageStore } from './page-store.js';
@@ -35,39 +38,112 @@ export async function createPageRun(options: StartRunOptions, pushOnStack = true
   if (spooled) void uploadPageSpool(store, settings.trackingUri);
   const active = getActiveRun();
   const prepared = prepareRun(options, settings, NO_ENV, active, pageRunTags());
-  const { info, parentRunId, existing } = await placeRun(
-    store,
-    prepared.options,
-    NO_ENV,
-    prepared.resumeId,
-    active,
-    prepared.tags,
-    prepared.startTime,
-  );
-  const spool = spooled
-    ? new IndexedDbSpool({
-        uri: settings.trackingUri,
-        runId: info.runId,
-        experimentId: info.experimentId,
-        artifactUri: info.artifactUri,
-      })
-    : undefined;
-  const run = new RecordingRun(store, info, {
-    spool,
+  const { resumeId, tags, startTime } = prepared;
+  const loggerOptions: RecordingRunOptions = {
     flushTimeoutMs: exitTimeoutMs(options.exitTimeoutSeconds, NO_ENV),
     redactor: settings.redactor,
     ...(options.flushIntervalMs !== undefined ? { flushIntervalMs: options.flushIntervalMs } : {}),
     ...(options.maxPendingBytes !== undefined ? { maxPendingBytes: options.maxPendingBytes } : {}),
-    parentRunId,
-    ...(existing ? { existingParams: existing.data.params, existingTags: existing.data.tags } : {}),
-  });
+  };
+  // With a spool, a new run has a local id before the server is asked: its create request carries it as the
+  // source tag, so that a create which reaches the server only after the run started offline is found by the
+  // replay instead of leaving an empty second run there.
+  const localRunId = spooled && resumeId === undefined ? newLocalRunId() : undefined;
+  const createTags = localRunId ? { ...tags, [SOURCE_RUN_TAG]: localRunId } : tags;
+  const placing = placeRun(store, prepared.options, NO_ENV, resumeId, active, createTags, startTime);
+  const placement = spooled
+    ? await placeWithin(placing, startTimeoutMs(options.startTimeoutSeconds, NO_ENV))
+    : await placing;
+
+  let run: RecordingRun;
+  let spool: IndexedDbSpool | undefined;
+  if (placement === undefined) {
+    // The server does not answer: the run records into the page spool from its first call.
+    const id = resumeId ?? localRunId!;
+    const runName = prepared.options.runName ?? tags['mlflow.runName'];
+    const parentRunId = tags['mlflow.parentRunId'];
+    const experimentId =
+      options.experimentId ??
+      (options.experimentName === undefined && parentRunId !== undefined && active?.isRecording
+        ? active.experimentId || undefined
+        : undefined);
+    spool = new IndexedDbSpool({
+      uri: settings.trackingUri,
+      runId: id,
+      experimentId: experimentId ?? '',
+      artifactUri: '',
+      ...(localRunId
+        ? {
+            create: {
+              ...(experimentId !== undefined ? { experimentId } : {}),
+              ...(options.experimentName !== undefined ? { experimentName: options.experimentName } : {}),
+              ...(runName !== undefined ? { runName } : {}),
+              startTime,
+              userId: tags['mlflow.user'] ?? 'unknown',
+              tags,
+            },
+          }
+        : {}),
+    });
+    const offlineSpool = spool;
+    // The server may still answer the create request: then that run is the spooled run's. Until the request
+    // settles, no replay runs, which would create a second run beside it.
+    spool.holdReplayUntil(
+      placing.then(
+        (late) =>
+          localRunId
+            ? offlineSpool.adoptRemote(late.info.runId, late.info.experimentId, late.info.artifactUri)
+            : undefined,
+        () => undefined,
+      ),
+    );
+    const info: RunInfo = {
+      runId: id,
+      experimentId: experimentId ?? '',
+      runName: runName ?? id,
+      userId: tags['mlflow.user'] ?? 'unknown',
+      status: 'RUNNING',
+      startTime,
+      artifactUri: '',
+      lifecycleStage: 'active',
+    };
+    run = new RecordingRun(store, info, {
+      ...loggerOptions,
+      spool,
+      parentRunId,
+      offline: true,
+      offlineProbeIntervalMs: offlineProbeIntervalMs(options.offlineProbeIntervalSeconds, NO_ENV),
+    });
+    diag.warn(
+      `${store.trackingUri} does not answer: run ${id} records into the page spool (${spool.storeDir}) and is created on the server once it answers, while this page lives or on the next visit.`,
+    );
+  } else {
+    const { info, parentRunId, existing } = placement;
+    // Created in time: not a spooled run, so its source tag goes.
+    if (localRunId) void store.deleteTag(info.runId, SOURCE_RUN_TAG).catch(() => undefined);
+    spool = spooled
+      ? new IndexedDbSpool({
+          uri: settings.trackingUri,
+          runId: info.runId,
+          experimentId: info.experimentId,
+          artifactUri: info.artifactUri,
+        })
+      : undefined;
+    run = new RecordingRun(store, info, {
+      ...loggerOptions,
+      spool,
+      parentRunId,
+      ...(existing ? { existingParams: existing.data.params, existingTags: existing.data.tags } : {}),
+    });
+  }
   if (spool) {
     let keepalive: TrackingStore | undefined;
-    // A store passed in has no keepalive requests: the page spool alone keeps its data.
+    // A store passed in has no keepalive requests, nor has a run started offline (the server knows no run of
+    // its id): the page spool alone keeps their data.
     watchPageRun(
       run,
       spool,
-      options.store
+      options.store || placement === undefined
         ? undefined
         : () => {
             keepalive ??= createKeepaliveStore(settings);
@@ -78,8 +154,32 @@ export async function createPageRun(options: StartRunOptions, pushOnStack = true
   const state = contextState();
   if (pushOnStack) state.stack.push(run);
   state.open.add(run);
-  diag.debug(`Started run ${run.runId} in experiment ${info.experimentId} at ${store.trackingUri}`);
+  diag.debug(`Started run ${run.runId} in experiment ${run.experimentId} at ${store.trackingUri}`);
   return run;
+}
+
+// The placement, or `undefined` when the server does not answer within `timeoutMs` or fails to (a transport
+// failure, 5xx); a configuration mistake (401/403, an unknown or deleted experiment) throws. The request is
+// not abandoned: past the bound it goes on, and the caller adopts the run it makes.
+async function placeWithin(
+  placing: Promise<RunPlacement>,
+  timeoutMs: number,
+): Promise<RunPlacement | undefined> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  try {
+    return await Promise.race([
+      placing,
+      new Promise<undefined>((resolve) => {
+        timer = setTimeout(() => resolve(undefined), timeoutMs);
+      }),
+    ]);
+  } catch (error) {
+    if (!isUnreachable(error)) throw error;
+    diag.debug(`Starting the run failed: ${error instanceof Error ? error.message : String(error)}`);
+    return undefined;
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /**

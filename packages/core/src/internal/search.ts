@@ -30,7 +30,9 @@ function invalid(endpoint: string, message: string): MlflowApiError {
   });
 }
 
-const TOKEN = /\s*(?:(`[^`]*`|"[^"]*"|'(?:[^'\\]|\\.)*')|(!=|<=|>=|=|<|>)|(\()|(\))|(,)|([^\s=!<>(),'"`]+))/y;
+// A field may quote its key: tags.`mlflow.source.name` or tags."my key" is one token.
+const TOKEN =
+  /\s*(?:(`[^`]*`|"[^"]*"|'(?:[^'\\]|\\.)*')|(!=|<=|>=|=|<|>)|(\()|(\))|(,)|([^\s=!<>(),'"`]+(?:`[^`]*`|"[^"]*")?))/y;
 
 function unquote(text: string): string {
   const first = text[0];

@@ -372,6 +372,13 @@ export function describeStoreContract(
           filter: "params.kind = 'small'",
         });
         expect(byParam.items.map((run) => run.info.runId)).toEqual([ids[1]]);
+        // A key with dots and dashes is quoted with backticks, as MLflow takes it.
+        await store.logBatch(ids[2]!, { tags: [{ key: 'source-of.run', value: 'abc' }] });
+        const byTag = await store.searchRuns({
+          experimentIds: [experimentId],
+          filter: "tags.`source-of.run` = 'abc'",
+        });
+        expect(byTag.items.map((run) => run.info.runId)).toEqual([ids[2]]);
 
         const first = await store.searchRuns({
           experimentIds: [experimentId],
