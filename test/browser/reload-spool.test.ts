@@ -62,7 +62,7 @@ async function pageResult(page: Page, lines: string[]): Promise<SpoolPageResult>
 
 async function open(
   context: BrowserContext,
-  mode: 'run' | 'replay',
+  mode: 'run' | 'replay' | 'offline',
   experiment: string,
   extra = '',
 ): Promise<{ page: Page; result: SpoolPageResult; lines: string[] }> {
@@ -235,5 +235,142 @@ it('a page hidden during an outage spools what it holds and goes on; visible aga
   } finally {
     await context.close();
     await proxy.start();
+  }
+});
+
+// A page run started while the server does not answer (issue 14): `withRun` trains at once, within the start
+// bound, and records into IndexedDB under a local id; the run is created on the server once, by the page
+// while it lives or by the next visit.
+const OFFLINE_POINTS = scale === 'full' ? 4_000 : 1_000;
+const SOURCE_RUN_TAG = 'mlflow-kit.sync.sourceRunId';
+
+interface ServerRun {
+  status: string;
+  source: string | null;
+  steps: [number, number][];
+}
+
+function runsOf(experiment: string): Promise<ServerRun[]> {
+  return python<ServerRun[]>(`
+import json
+from mlflow import MlflowClient
+from mlflow.entities import ViewType
+c = MlflowClient()
+e = c.get_experiment_by_name("${experiment}")
+runs = c.search_runs([e.experiment_id], run_view_type=ViewType.ALL) if e else []
+print(json.dumps([{"status": r.info.status, "source": r.data.tags.get("${SOURCE_RUN_TAG}"),
+  "steps": [[m.step, m.value] for m in c.get_metric_history(r.info.run_id, "loss")]} for r in runs]))
+`);
+}
+
+/** The one run of `experiment`, made from the page's local run `localId`, with each of `points` steps once. */
+async function expectOneRunWithEveryPoint(
+  experiment: string,
+  localId: string,
+  points: number,
+): Promise<ServerRun> {
+  const runs = await runsOf(experiment);
+  expect(runs).toHaveLength(1);
+  const [run] = runs;
+  expect(run!.source).toBe(localId);
+  expect([...run!.steps].sort(([a], [b]) => a - b)).toEqual(
+    Array.from({ length: points }, (_, step) => [step, step * 0.5]),
+  );
+  return run!;
+}
+
+const spoolCount = (page: Page): Promise<number> =>
+  page.evaluate(() => (globalThis as unknown as { countSpool: () => Promise<number> }).countSpool());
+
+async function resumeUntilEnded(page: Page, lines: string[]): Promise<void> {
+  await page.evaluate(() => (globalThis as unknown as { resumeTraining: () => void }).resumeTraining());
+  await page.waitForFunction(
+    () => (globalThis as unknown as { result?: { ended?: boolean } }).result?.ended,
+    undefined,
+    {
+      timeout: 60_000,
+    },
+  );
+  const result = (await page.evaluate(
+    () => (globalThis as unknown as { result?: unknown }).result,
+  )) as SpoolPageResult;
+  expect(result.error, lines.join('\n')).toBeUndefined();
+}
+
+it('withRun in a page whose server is down trains at once into IndexedDB; when the server is back while the page lives, the run is created there once with every point and ends FINISHED', async () => {
+  const context = await browser.newContext();
+  try {
+    await proxy.stop();
+    const experiment = uniqueName('page-offline');
+    const { page, result, lines } = await open(context, 'offline', experiment, `&points=${OFFLINE_POINTS}`);
+    expect(result.runId).toMatch(/^[0-9a-f]{32}$/);
+    expect(result.startMs, lines.join('\n')).toBeLessThan(3000);
+    await expect.poll(() => spoolCount(page), { timeout: 15_000 }).toBeGreaterThan(0);
+    await proxy.start();
+    // The run's probe finds the server, creates the run and uploads what the callback logged so far.
+    await expect
+      .poll(async () => (await runsOf(experiment))[0]?.steps.length ?? 0, { timeout: 60_000 })
+      .toBe(OFFLINE_POINTS / 2);
+    await resumeUntilEnded(page, lines);
+    const run = await expectOneRunWithEveryPoint(experiment, result.runId!, OFFLINE_POINTS);
+    expect(run.status).toBe('FINISHED');
+    expect(await spoolCount(page)).toBe(0);
+    await page.close();
+  } finally {
+    await context.close();
+    await proxy.start();
+  }
+});
+
+it('withRun in a page whose server is down, reloaded before the server is back: the next visit creates the run once, with every point logged, and ends it KILLED', async () => {
+  const context = await browser.newContext();
+  try {
+    await proxy.stop();
+    const experiment = uniqueName('page-offline-reload');
+    const { page, result, lines } = await open(context, 'offline', experiment, `&points=${OFFLINE_POINTS}`);
+    await page.reload();
+    const reloaded = await pageResult(page, lines);
+    expect(reloaded.reloaded).toBe(true);
+    expect(reloaded.spooledItems, lines.join('\n')).toBeGreaterThan(0);
+    expect(reloaded.replay).toMatchObject({ complete: false, items: 0 });
+    await page.close();
+    await proxy.start();
+    const next = await open(context, 'replay', 'unused');
+    expect(next.result.replay, next.lines.join('\n')).toMatchObject({
+      complete: true,
+      points: OFFLINE_POINTS / 2,
+    });
+    expect(await spoolCount(next.page)).toBe(0);
+    await next.page.close();
+    const run = await expectOneRunWithEveryPoint(experiment, result.runId!, OFFLINE_POINTS / 2);
+    expect(run.status).toBe('KILLED');
+    // A later visit finds nothing to create again.
+    const later = await open(context, 'replay', 'unused');
+    expect(later.result.replay).toMatchObject({ complete: true, items: 0 });
+    await later.page.close();
+    expect(await runsOf(experiment)).toHaveLength(1);
+  } finally {
+    await context.close();
+    await proxy.start();
+  }
+});
+
+it('withRun in a page whose create request answers only after the start bound: training starts at once, the late run is adopted (no second run), gets every point and ends FINISHED', async () => {
+  const context = await browser.newContext();
+  const slow = proxy.inject({ kind: 'delay', ms: 4000 }, { path: '/runs/create', times: 1 });
+  try {
+    const experiment = uniqueName('page-late-create');
+    const { page, result, lines } = await open(context, 'offline', experiment, `&points=${OFFLINE_POINTS}`);
+    expect(slow.hits).toBe(1);
+    expect(result.startMs, lines.join('\n')).toBeLessThan(3000);
+    await expect.poll(async () => (await runsOf(experiment)).length, { timeout: 30_000 }).toBe(1);
+    await resumeUntilEnded(page, lines);
+    const run = await expectOneRunWithEveryPoint(experiment, result.runId!, OFFLINE_POINTS);
+    expect(run.status).toBe('FINISHED');
+    expect(await spoolCount(page)).toBe(0);
+    await page.close();
+  } finally {
+    slow.remove();
+    await context.close();
   }
 });

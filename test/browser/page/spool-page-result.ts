@@ -7,5 +7,9 @@ export interface SpoolPageResult {
   spooledItems?: number;
   /** What `replayPageSpool` uploaded. */
   replay?: { runs: string[]; points: number; items: number; complete: boolean };
+  /** `?mode=offline`: milliseconds from the `withRun` call to its callback. */
+  startMs?: number;
+  /** `?mode=offline`: set once `withRun` has returned (the run has ended). */
+  ended?: boolean;
   error?: string;
 }

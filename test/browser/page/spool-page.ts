@@ -1,8 +1,11 @@
 // The page of test/browser/reload-spool.test.ts. `?mode=run` starts a run on the server in the query string
 // and lets the test log points into it (`window.logSteps`); loaded again in the same tab (a reload, known by
 // sessionStorage) it starts nothing and tries the page spool once, with the server still down. `?mode=replay`
-// is the next visit: it only uploads what the page spool holds. Each leaves what it saw in `window.result`.
-import { type Run, startRun } from '@mlflow-kit/core';
+// is the next visit: it only uploads what the page spool holds. `?mode=offline` runs `withRun` with a short
+// start bound (the test stops the server first, or delays its create request): the callback logs the first
+// half of `points`, waits for `window.resumeTraining()`, then logs the rest, and `window.result` gets `ended`.
+// Each leaves what it saw in `window.result`.
+import { type Run, startRun, withRun } from '@mlflow-kit/core';
 // The browser entry exports it; the page's type check resolves `@mlflow-kit/core` to the Node entry, so the
 // page names the module (the bundle holds one copy of it either way).
 import { replayPageSpool } from '../../../packages/core/src/browser/replay-page-spool.js';
@@ -16,6 +19,7 @@ const page = globalThis as unknown as {
   flushRun?: () => Promise<void>;
   endRun?: () => Promise<void>;
   countSpool?: () => Promise<number>;
+  resumeTraining?: () => void;
 };
 const query = new URLSearchParams(page.location.search);
 const trackingUri = query.get('trackingUri') ?? '';
@@ -57,6 +61,7 @@ async function main(): Promise<SpoolPageResult> {
     return { reloaded: true, spooledItems, replay };
   }
   sessionStorage.setItem('spool-page-started', '1');
+  if (query.get('mode') === 'offline') return trainOffline(debug, spooledItems);
   const run = await startRun({
     enabled: true,
     trackingUri,
@@ -72,6 +77,36 @@ async function main(): Promise<SpoolPageResult> {
   page.flushRun = () => run.flush();
   page.endRun = () => run.end();
   return { runId: run.runId, spooledItems };
+}
+
+/** `withRun` while the server does not answer: training starts at once, within the start bound. */
+async function trainOffline(debug: boolean, spooledItems: number): Promise<SpoolPageResult> {
+  const points = Number(query.get('points') ?? 1000);
+  const half = Math.floor(points / 2);
+  const resume = new Promise<void>((resolve) => {
+    page.resumeTraining = resolve;
+  });
+  const called = Date.now();
+  await withRun(
+    {
+      enabled: true,
+      trackingUri,
+      experimentName,
+      startTimeoutSeconds: Number(query.get('startTimeoutSeconds') ?? 1),
+      offlineProbeIntervalSeconds: 1,
+      maxRetries: 0,
+      debug,
+    },
+    async (run) => {
+      page.run = run;
+      const startMs = Date.now() - called;
+      for (let step = 0; step < half; step++) run.logMetric('loss', step * 0.5, { step });
+      page.result = { runId: run.runId, startMs, spooledItems };
+      await resume;
+      for (let step = half; step < points; step++) run.logMetric('loss', step * 0.5, { step });
+    },
+  );
+  return { ...page.result, ended: true };
 }
 
 main().then(
