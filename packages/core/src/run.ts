@@ -165,13 +165,15 @@ export interface StartRunOptions extends TrackingOptions {
   /**
    * Longest wait, in seconds, for the server when the run starts; past it (or when the server cannot be
    * reached) the run records into the spool and is created on the server later. Falls back to
-   * `MLFLOW_KIT_START_TIMEOUT`. @defaultValue `5`
+   * `MLFLOW_KIT_START_TIMEOUT`; in a web page (no variables) the option alone, the spool being the page's
+   * IndexedDB. @defaultValue `5`
    */
   startTimeoutSeconds?: number;
   /**
    * For a run started offline, seconds between tries of the server; once it answers, the run is created
    * there and its spool uploaded, and then again every interval (at least) until the run ends. `0` leaves
-   * it all to `end()` and `mlflow-kit sync`. Falls back to `MLFLOW_KIT_OFFLINE_PROBE_INTERVAL`.
+   * it all to `end()` and `mlflow-kit sync` (in a web page, to `end()` and the next visit). Falls back to
+   * `MLFLOW_KIT_OFFLINE_PROBE_INTERVAL` (not in a web page).
    * @defaultValue `30`
    */
   offlineProbeIntervalSeconds?: number;

@@ -188,10 +188,13 @@ async function placeWithin(
  * returns a no-op run at once, touching no network and no timer. `trackingUri` is required and must be the
  * http(s) URL of an MLflow server that allows the page's origin.
  *
- * Throws {@link MlflowConfigError} for a configuration mistake, and {@link MlflowApiError} when the server
- * cannot create the run (a page starts no run offline: the server must answer at the start). Once started,
- * what the server cannot take goes to the page spool in IndexedDB (unless `spool: false`), and what earlier
- * visits left there for this server is uploaded in the background.
+ * Throws {@link MlflowConfigError} for a configuration mistake (a bad URI, a 401/403, an unknown or deleted
+ * experiment). When the server does not answer within `startTimeoutSeconds` (5 s; a network error, a timeout
+ * or a 5xx), the run starts offline: it records into the page spool under a local id, is created on the
+ * server once it answers (while the page lives, or by the next visit), and training is never held up. Once
+ * started, what the server cannot take goes to the page spool in IndexedDB, and what earlier visits left
+ * there for this server is uploaded in the background. With `spool: false` the server must answer at the
+ * start, or {@link MlflowApiError} is thrown.
  *
  * @example
  * ```ts
