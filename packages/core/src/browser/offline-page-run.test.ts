@@ -43,6 +43,32 @@ function failing(store: MemoryStore, methods: string[], down: () => boolean = ()
   }) as TrackingStore;
 }
 
+// The raw IndexedDB calls that write a version-1 database (the packages compile without the DOM library).
+interface RawIndexedDb {
+  open(
+    name: string,
+    version: number,
+  ): {
+    result: {
+      createObjectStore(name: string, options: { keyPath: string; autoIncrement: boolean }): unknown;
+      transaction(
+        name: string,
+        mode: 'readwrite',
+      ): {
+        objectStore(name: string): { add(value: unknown): unknown };
+        error: unknown;
+        oncomplete: (() => void) | null;
+        onerror: (() => void) | null;
+      };
+      close(): void;
+    };
+    error: unknown;
+    onupgradeneeded: (() => void) | null;
+    onsuccess: (() => void) | null;
+    onerror: (() => void) | null;
+  };
+}
+
 describe('a page run started offline', () => {
   it('reads the items an earlier version of the page spool left (database version 1, no runs store)', async () => {
     // Before anything else in this file opens the spool: a version-1 database as the first release wrote it.
@@ -50,7 +76,10 @@ describe('a page run started offline', () => {
     const store = createMemoryStore();
     const { info } = await store.createRun({ experimentId: '0', startTime: 1, userId: 'u', tags: {} });
     await new Promise<void>((resolve, reject) => {
-      const request = indexedDB.open(PAGE_SPOOL_DATABASE, 1);
+      const request = (globalThis as unknown as { indexedDB: RawIndexedDb }).indexedDB.open(
+        PAGE_SPOOL_DATABASE,
+        1,
+      );
       request.onupgradeneeded = () =>
         request.result.createObjectStore('items', { keyPath: 'id', autoIncrement: true });
       request.onsuccess = () => {
