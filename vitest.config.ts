@@ -1,4 +1,5 @@
 import { defineConfig } from 'vitest/config';
+import HeavyFirstSequencer from './test/setup/heavy-first-sequencer.js';
 
 /**
  * Workspace packages export `./src/*.ts` under this condition (and `./dist` otherwise), so tests run the
@@ -13,6 +14,7 @@ export default defineConfig({
     // vitest's default on 2 cores is one worker: the integration files, which mostly wait on the server and
     // the Python client, would run one after another.
     maxWorkers: 2,
+    sequence: { sequencer: HeavyFirstSequencer },
     projects: [
       {
         extends: true,
