@@ -1,5 +1,4 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { randomUUID } from 'node:crypto';
 import { contextState, getActiveRun } from './context.js';
 import { diag } from './diag.js';
 import { MlflowApiError, MlflowConfigError } from './errors.js';
@@ -11,8 +10,9 @@ import { NODE_LOCAL_FILES } from './internal/local-files.js';
 import { generateRunName } from './internal/local-format.js';
 import {
   getOrCreateExperiment,
-  isUnreachable,
+  newLocalRunId,
   placeRun,
+  placeWithin,
   prepareRun,
   type RunPlacement,
   trackingOn,
@@ -70,7 +70,7 @@ export async function createRecordingRun(
   // With a spool, a new run gets its spool id and name before the server is asked: the create request carries
   // the id as its source tag, so that a create which reaches the server only after the run started offline is
   // found by the replay or `mlflow-kit sync` (by that tag) instead of leaving an empty second run there.
-  const localRunId = spoolDir && resumeId === undefined ? randomUUID().replace(/-/g, '') : undefined;
+  const localRunId = spoolDir && resumeId === undefined ? newLocalRunId() : undefined;
   if (localRunId && options.runName === undefined && tags['mlflow.runName'] === undefined) {
     options = { ...options, runName: generateRunName() };
   }
@@ -80,25 +80,7 @@ export async function createRecordingRun(
   const place = (): Promise<RunPlacement> =>
     placeRun(store, options, env, resumeId, active, createTags, startTime);
   const placing = spoolDir ? inBackground(place) : place();
-  let placement: RunPlacement | undefined;
-  if (!spoolDir) {
-    placement = await placing;
-  } else {
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const timedOut = new Promise<undefined>((resolve) => {
-      timer = setTimeout(() => resolve(undefined), startTimeout);
-    });
-    try {
-      placement = await Promise.race([placing, timedOut]);
-    } catch (error) {
-      if (!isUnreachable(error)) throw error;
-      diag.debug(
-        `Starting the run on ${store.trackingUri} failed: ${error instanceof Error ? error.message : String(error)}`,
-      );
-    } finally {
-      clearTimeout(timer);
-    }
-  }
+  const placement = spoolDir ? await placeWithin(placing, startTimeout) : await placing;
 
   if (placement === undefined && spoolDir) {
     const { run, spool } = startOffline(

@@ -4,11 +4,11 @@
 import 'fake-indexeddb/auto';
 import { describe, expect, it } from 'vitest';
 import { freshUri, itemsOf, points, unavailable } from '../__tests__/page-spool-fixtures.js';
+import { newLocalRunId } from '../internal/place-run.js';
 import { SOURCE_RUN_TAG } from '../internal/replay-runs.js';
 import type { TrackingStore } from '../store.js';
 import { createMemoryStore, type MemoryStore } from '../testing/memory-store.js';
 import { IndexedDbSpool } from './indexeddb-spool.js';
-import { newLocalRunId } from './offline-page-run.js';
 import {
   openPageSpool,
   PAGE_SPOOL_DATABASE,

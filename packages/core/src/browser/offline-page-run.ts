@@ -9,13 +9,6 @@ import {
   writeRunMapping,
 } from './page-spool-store.js';
 
-/** A new local id for a page run (32 hex digits, as MLflow's run ids); `crypto.getRandomValues` works on http too. */
-export function newLocalRunId(): string {
-  const bytes = new Uint8Array(16);
-  globalThis.crypto.getRandomValues(bytes);
-  return Array.from(bytes, (byte) => byte.toString(16).padStart(2, '0')).join('');
-}
-
 /** The server's run whose create request carried the source tag `localRunId`, if one reached the server. */
 export async function findRunBySourceTag(
   destination: TrackingStore,

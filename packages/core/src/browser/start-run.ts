@@ -1,7 +1,7 @@
 import { contextState, getActiveRun } from '../context.js';
 import { diag } from '../diag.js';
 import { applyDebugOption } from '../internal/apply-debug-option.js';
-import { isUnreachable, placeRun, prepareRun, type RunPlacement, trackingOn } from '../internal/place-run.js';
+import { newLocalRunId, placeRun, placeWithin, prepareRun, trackingOn } from '../internal/place-run.js';
 import { SOURCE_RUN_TAG } from '../internal/replay-runs.js';
 import { runInside } from '../internal/run-inside.js';
 import { exitTimeoutMs, offlineProbeIntervalMs, startTimeoutMs } from '../internal/spool-settings.js';
@@ -11,7 +11,6 @@ import type { Run, StartRunOptions } from '../run.js';
 import type { TrackingStore } from '../store.js';
 import type { RunInfo } from '../types.js';
 import { IndexedDbSpool } from './indexeddb-spool.js';
-import { newLocalRunId } from './offline-page-run.js';
 import { watchPageRun } from './page-lifecycle.js';
 import { pageRunTags } from './page-run-tags.js';
 import { createKeepaliveStore, createPageStore } from './page-store.js';
@@ -156,30 +155,6 @@ export async function createPageRun(options: StartRunOptions, pushOnStack = true
   state.open.add(run);
   diag.debug(`Started run ${run.runId} in experiment ${run.experimentId} at ${store.trackingUri}`);
   return run;
-}
-
-// The placement, or `undefined` when the server does not answer within `timeoutMs` or fails to (a transport
-// failure, 5xx); a configuration mistake (401/403, an unknown or deleted experiment) throws. The request is
-// not abandoned: past the bound it goes on, and the caller adopts the run it makes.
-async function placeWithin(
-  placing: Promise<RunPlacement>,
-  timeoutMs: number,
-): Promise<RunPlacement | undefined> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  try {
-    return await Promise.race([
-      placing,
-      new Promise<undefined>((resolve) => {
-        timer = setTimeout(() => resolve(undefined), timeoutMs);
-      }),
-    ]);
-  } catch (error) {
-    if (!isUnreachable(error)) throw error;
-    diag.debug(`Starting the run failed: ${error instanceof Error ? error.message : String(error)}`);
-    return undefined;
-  } finally {
-    clearTimeout(timer);
-  }
 }
 
 /**

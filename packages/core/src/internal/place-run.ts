@@ -180,3 +180,36 @@ export function prepareRun(
 
   return { options, resumeId, parentRunId, tags, startTime };
 }
+
+/**
+ * The placement, or `undefined` when the server does not answer within `timeoutMs` or fails to (a transport
+ * failure, 5xx); a configuration mistake (401/403, an unknown or deleted experiment) throws. The request is
+ * not abandoned: past the bound it goes on, and the caller adopts the run it makes.
+ */
+export async function placeWithin(
+  placing: Promise<RunPlacement>,
+  timeoutMs: number,
+): Promise<RunPlacement | undefined> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  try {
+    return await Promise.race([
+      placing,
+      new Promise<undefined>((resolve) => {
+        timer = setTimeout(() => resolve(undefined), timeoutMs);
+      }),
+    ]);
+  } catch (error) {
+    if (!isUnreachable(error)) throw error;
+    diag.debug(`Starting the run failed: ${error instanceof Error ? error.message : String(error)}`);
+    return undefined;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** A new local id for a run started with a spool (32 hex digits, as MLflow's run ids), in Node and in a page (on http too). */
+export function newLocalRunId(): string {
+  const bytes = new Uint8Array(16);
+  globalThis.crypto.getRandomValues(bytes);
+  return Array.from(bytes, (byte) => byte.toString(16).padStart(2, '0')).join('');
+}
