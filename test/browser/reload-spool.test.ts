@@ -109,14 +109,44 @@ async function nextVisit(context: BrowserContext, runId: string): Promise<void> 
   await page.close();
 }
 
-function readRun(runId: string): Promise<{ status: string; steps: [number, number][] }> {
-  return python<{ status: string; steps: [number, number][] }>(`
+interface ReadRun {
+  status: string;
+  start_time: number;
+  end_time: number | null;
+  steps: [number, number][];
+}
+
+function readRun(runId: string): Promise<ReadRun> {
+  return python<ReadRun>(`
 import json
 from mlflow import MlflowClient
 c = MlflowClient()
 r = c.get_run("${runId}")
-print(json.dumps({"status": r.info.status, "steps": [[m.step, m.value] for m in c.get_metric_history("${runId}", "loss")]}))
+print(json.dumps({"status": r.info.status, "start_time": r.info.start_time, "end_time": r.info.end_time, "steps": [[m.step, m.value] for m in c.get_metric_history("${runId}", "loss")]}))
 `);
+}
+
+/**
+ * Visits the site (a `replay` page) until run `runId` is no longer RUNNING on the server, at most 10 times a
+ * second apart: the browser lets go of a closed or crashed page's locks soon after it is gone, not at once.
+ * Returns what the visits replayed, added up.
+ */
+async function visitUntilEnded(
+  context: BrowserContext,
+  runId: string,
+): Promise<{ points: number; killed: string[]; visits: number; run: ReadRun }> {
+  const total = { points: 0, killed: [] as string[], visits: 0 };
+  for (;;) {
+    const { page, result, lines } = await open(context, 'replay', 'unused');
+    await page.close();
+    total.visits++;
+    expect(result.replay?.complete, lines.join('\n')).toBe(true);
+    total.points += result.replay!.points;
+    total.killed.push(...result.replay!.killed);
+    const run = await readRun(runId);
+    if (run.status !== 'RUNNING' || total.visits === 10) return { ...total, run };
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+  }
 }
 
 async function expectEveryPointOnce(runId: string): Promise<void> {
@@ -190,14 +220,49 @@ it('a tab closed with the server up sends its queued points with keepalive befor
     expect(seen.steps, lines.join('\n')).toHaveLength(queued);
     // The status waits for the replay, which comes after the data in the spool.
     expect(seen.status).toBe('RUNNING');
-    const next = await open(context, 'replay', 'unused');
-    expect(next.result.replay).toMatchObject({ complete: true, points: queued });
-    await next.page.close();
-    const after = await readRun(runId);
-    expect(after.steps.map(([step]) => step).sort((a, b) => a - b)).toEqual(
+    const next = await visitUntilEnded(context, runId);
+    // Either the pagehide handler's IndexedDB write committed before Chromium tore the page down (the replay
+    // sends the same 300 points again, then the end status), or it did not (a write in pagehide is best
+    // effort: under CI's load it was lost), and the run's open-run record, written when it started, lets the
+    // next visit end it KILLED all the same.
+    process.stdout.write(`keepalive tab close: ${JSON.stringify({ ...next, run: undefined })}\n`);
+    if (next.points === 0) expect(next.killed).toEqual([runId]);
+    else expect(next).toMatchObject({ points: queued, killed: [] });
+    expect(next.run.steps.map(([step]) => step).sort((a, b) => a - b)).toEqual(
       Array.from({ length: queued }, (_, step) => step),
     );
-    expect(after.status).toBe('KILLED');
+    expect(next.run.status).toBe('KILLED');
+  } finally {
+    await context.close();
+  }
+});
+
+it('a tab that crashes mid-run (no pagehide, nothing written as it goes) leaves its run RUNNING only until the next visit, which ends it KILLED at the time the page was last seen', async () => {
+  const context = await browser.newContext();
+  try {
+    const { page, result, lines } = await open(context, 'run', uniqueName('page-crash'));
+    const runId = result.runId!;
+    await page.evaluate(
+      (to) => (globalThis as unknown as { logSteps: (a: number, b: number) => void }).logSteps(0, to),
+      100,
+    );
+    await page.evaluate(() => (globalThis as unknown as { flushRun: () => Promise<void> }).flushRun());
+    const alive = Date.now();
+    // The renderer dies as an out-of-memory kill or a GPU fault takes it: no event reaches the page.
+    const session = await context.newCDPSession(page);
+    const crashed = new Promise((resolve) => page.once('crash', resolve));
+    void session.send('Page.crash').catch(() => undefined);
+    await crashed;
+    const before = await readRun(runId);
+    expect(before.status, lines.join('\n')).toBe('RUNNING');
+    expect(before.steps).toHaveLength(100);
+    const next = await visitUntilEnded(context, runId);
+    expect(next.killed).toEqual([runId]);
+    expect(next.run.status).toBe('KILLED');
+    expect(next.run.steps).toHaveLength(100);
+    // The end time is when the page was last seen: its start (the record refreshes every 15 s), not the visit.
+    expect(next.run.end_time).toBeGreaterThanOrEqual(next.run.start_time);
+    expect(next.run.end_time).toBeLessThanOrEqual(alive);
   } finally {
     await context.close();
   }

@@ -5,11 +5,14 @@ import type { TrackingStore } from '../store.js';
 import type { KeyValue, LogBatch, Metric } from '../types.js';
 import { LIMITS } from '../validation.js';
 import type { IndexedDbSpool } from './indexeddb-spool.js';
+import type { OpenPageRun } from './open-page-runs.js';
 
 /** A page run the lifecycle watches. */
 interface PageRun {
   run: RecordingRun;
   spool: IndexedDbSpool;
+  /** Its open-run record, deleted once its end status is on the server or in the spool. */
+  open: OpenPageRun;
   /** The store for `keepalive` requests, made on first use; none for a store passed in. */
   keepalive: (() => TrackingStore) | undefined;
 }
@@ -55,13 +58,15 @@ function forget(entry: PageRun): void {
 /**
  * Watches a page run that has a spool until it ends: on `pagehide` and when the page is hidden, what it holds
  * in memory goes to IndexedDB (see {@link flushPageRuns}). Listeners exist only while such a run is open.
+ * Once its end status is on the server or in the spool, its open-run record `open` is closed.
  */
 export function watchPageRun(
   run: RecordingRun,
   spool: IndexedDbSpool,
+  open: OpenPageRun,
   keepalive: (() => TrackingStore) | undefined,
 ): void {
-  const entry: PageRun = { run, spool, keepalive };
+  const entry: PageRun = { run, spool, open, keepalive };
   if (runs.size === 0) listen(true);
   runs.add(entry);
   // After end() has settled (its status is on the server or in the spool), the run needs no watching.
@@ -69,7 +74,10 @@ export function watchPageRun(
     void Promise.resolve()
       .then(() => run.end())
       .catch(() => undefined)
-      .finally(() => forget(entry));
+      .finally(() => {
+        forget(entry);
+        void open.close();
+      });
   });
 }
 
@@ -87,6 +95,8 @@ export function flushPageRuns(endStatus: 'KILLED' | undefined): void {
   const open = contextState().open;
   for (const entry of [...runs]) {
     const { run, spool } = entry;
+    // Hidden, the page may never come back: the record says when it was last seen.
+    if (!endStatus) entry.open.seen();
     if (!open.has(run)) {
       forget(entry);
       continue;

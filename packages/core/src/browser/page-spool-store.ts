@@ -3,14 +3,16 @@ import type { DatasetInput, LogBatch, RunStatus } from '../types.js';
 /**
  * The IndexedDB database that holds the page spool of an origin (one per origin, as IndexedDB is): the object
  * store `items`, whose records are the undeliverable data of page runs in the order they were written, and
- * `runs`, which maps the local id of a run started offline to the run the replay made for it on the server.
+ * `runs`, which maps the local id of a run started offline to the run the replay made for it on the server,
+ * and `open`, one record for each page run still open (see {@link PageOpenRun}).
  */
 export const PAGE_SPOOL_DATABASE = 'mlflow-kit-spool';
 
 const ITEMS = 'items';
 const RUNS = 'runs';
-// Version 1 had `items` only; its items (no `create`) are read as they are.
-const VERSION = 2;
+const OPEN = 'open';
+// Version 1 had `items` only; its items (no `create`) are read as they are. Version 3 added `open`.
+const VERSION = 3;
 
 /**
  * What the replay needs to create a run that a page started offline (the server did not answer in time),
@@ -59,6 +61,24 @@ export interface PageRunMapping {
   artifactUri: string;
 }
 
+/**
+ * A page run that is open, recorded when it starts and deleted once its end status is on the server or in
+ * the spool: a record left behind by a page that is gone (a crashed tab, or one closed before its last
+ * IndexedDB write committed) tells the next visit to end the run `KILLED` on the server.
+ */
+export interface PageOpenRun {
+  /** The tracking server, without credentials. */
+  uri: string;
+  /** The run's id on that server, or its local id for a run started offline. */
+  runId: string;
+  /** Whether the run started offline (`runId` is local; the `runs` store maps it once it is created). */
+  offline: boolean;
+  /** When the run started (ms since the epoch). */
+  startTime: number;
+  /** When the page was last seen alive with the run open (ms since the epoch): the end time it gets. */
+  lastSeen: number;
+}
+
 /** One record of the page spool: a batch, an artifact, dataset inputs, or the run's end status. */
 export type PageSpoolItem = PageSpoolTarget & { id?: number } & (
     | { kind: 'batch'; batch: LogBatch }
@@ -79,8 +99,8 @@ interface IdbOpenRequest extends IdbRequest<IDBDatabase> {
 }
 interface IdbObjectStore {
   add(value: unknown): unknown;
-  delete(key: number): unknown;
-  getAll(query: unknown, count: number): IdbRequest<unknown[]>;
+  delete(key: number | string): unknown;
+  getAll(query?: unknown, count?: number): IdbRequest<unknown[]>;
   get(key: string): IdbRequest<unknown>;
   put(value: unknown): unknown;
 }
@@ -124,6 +144,7 @@ export function openPageSpool(): Promise<IDBDatabase> {
       if (!db.objectStoreNames.contains(ITEMS))
         db.createObjectStore(ITEMS, { keyPath: 'id', autoIncrement: true });
       if (!db.objectStoreNames.contains(RUNS)) db.createObjectStore(RUNS, { keyPath: 'key' });
+      if (!db.objectStoreNames.contains(OPEN)) db.createObjectStore(OPEN, { keyPath: 'key' });
     };
     request.onsuccess = () => {
       const db = request.result;
@@ -205,4 +226,27 @@ export function writeRunMapping(db: IDBDatabase, mapping: PageRunMapping): Promi
   const transaction = db.transaction(RUNS, 'readwrite');
   transaction.objectStore(RUNS).put({ key: mappingKey(mapping.uri, mapping.localRunId), ...mapping });
   return committed(transaction);
+}
+
+const openKey = (uri: string, runId: string): string => `${uri} ${runId}`;
+
+/** Records (or refreshes) an open page run. */
+export function writeOpenRun(db: IDBDatabase, run: PageOpenRun): Promise<void> {
+  const transaction = db.transaction(OPEN, 'readwrite');
+  transaction.objectStore(OPEN).put({ key: openKey(run.uri, run.runId), ...run });
+  return committed(transaction);
+}
+
+/** Deletes the record of a page run whose end status is on the server or in the spool. */
+export function deleteOpenRun(db: IDBDatabase, uri: string, runId: string): Promise<void> {
+  const transaction = db.transaction(OPEN, 'readwrite');
+  transaction.objectStore(OPEN).delete(openKey(uri, runId));
+  return committed(transaction);
+}
+
+/** The open page runs recorded for the server `uri`. */
+export async function readOpenRuns(db: IDBDatabase, uri: string): Promise<PageOpenRun[]> {
+  const store = db.transaction(OPEN, 'readonly').objectStore(OPEN);
+  const records = (await asPromise(store.getAll())) as (PageOpenRun & { key: string })[];
+  return records.filter((record) => record.uri === uri).map(({ key: _key, ...run }) => run);
 }

@@ -5,7 +5,17 @@ import { chunkBatch } from '../internal/log-batch-chunks.js';
 import type { TrackingOptions } from '../settings.js';
 import type { TrackingStore } from '../store.js';
 import { findOrCreateOfflineRun } from './offline-page-run.js';
-import { deleteItem, openPageSpool, type PageSpoolItem, readItems } from './page-spool-store.js';
+import { isRunLive } from './open-page-runs.js';
+import {
+  deleteItem,
+  deleteOpenRun,
+  type IDBDatabase,
+  openPageSpool,
+  type PageSpoolItem,
+  readItems,
+  readOpenRuns,
+  readRunMapping,
+} from './page-spool-store.js';
 import { createPageStore } from './page-store.js';
 import { resolveBrowserSettings } from './settings.js';
 
@@ -17,6 +27,11 @@ export interface PageSpoolReplaySummary {
   points: number;
   /** Items (batches, artifacts, inputs, end statuses) uploaded and deleted from the spool. */
   items: number;
+  /**
+   * Ids of the server's runs ended `KILLED` because their page went away without leaving its end status in
+   * the spool (a crashed tab, or one closed before its last IndexedDB write committed); also in `runs`.
+   */
+  killed: string[];
   /**
    * Whether nothing of this server is left in the spool; `false` when the server did not answer (what is
    * left is tried again on the next visit) or refused a deleted run.
@@ -80,6 +95,65 @@ function exclusively<T>(uri: string, work: () => Promise<T>): Promise<T> {
 }
 
 /**
+ * Ends `KILLED` the runs of `uri` whose page went away without leaving their end status in the spool: their
+ * open-run record is there, their lock is free, and none of their items is left. The end time is when the
+ * page was last seen; a run the server no longer shows as RUNNING is left as it is. Stops (and marks the
+ * summary incomplete) at the first transport failure.
+ */
+async function endGoneRuns(
+  db: IDBDatabase,
+  destination: TrackingStore,
+  uri: string,
+  runId: string | undefined,
+  skipped: Set<string>,
+  summary: PageSpoolReplaySummary,
+): Promise<void> {
+  for (const open of await readOpenRuns(db, uri)) {
+    if ((runId !== undefined && open.runId !== runId) || skipped.has(open.runId)) continue;
+    if ((await isRunLive(uri, open.runId)) !== false) continue;
+    let serverRunId = open.runId;
+    if (open.offline) {
+      // A run started offline that never reached the server (nothing of it did) has nothing to end there.
+      const mapping = await readRunMapping(db, uri, open.runId);
+      if (!mapping) {
+        await deleteOpenRun(db, uri, open.runId);
+        continue;
+      }
+      serverRunId = mapping.runId;
+    }
+    try {
+      const record = await destination.getRun(serverRunId);
+      if (record.info.status === 'RUNNING') {
+        await destination.updateRun(serverRunId, {
+          status: 'KILLED',
+          endTime: Math.max(open.lastSeen, record.info.startTime),
+        });
+        summary.killed.push(serverRunId);
+        if (!summary.runs.includes(serverRunId)) summary.runs.push(serverRunId);
+        diag.info(`Run ${serverRunId}: its page went away without ending it; ended KILLED.`);
+      }
+    } catch (error) {
+      if (
+        MlflowApiError.isInstance(error) &&
+        !error.retryable &&
+        MlflowRunDeletedError.answerOf(error) === undefined
+      ) {
+        // The server does not know the run (it was removed): nothing to end.
+        diag.debug(`Run ${serverRunId} of a page that went away: ${describe(error)}`);
+      } else {
+        summary.complete = false;
+        diag.warn(
+          `Could not end run ${serverRunId}, whose page went away, on ${uri} now (${describe(error)}); the next visit tries again.`,
+        );
+        if (!MlflowApiError.isInstance(error) || error.retryable) return;
+        continue;
+      }
+    }
+    await deleteOpenRun(db, uri, open.runId);
+  }
+}
+
+/**
  * Uploads what the page spool holds for the server `uri` (only run `runId`'s items when given) to
  * `destination`, in the order written: each item is deleted once the server has acknowledged it, so an
  * interrupted upload goes on where it stopped. A run's end status comes after its data, and is not applied
@@ -92,7 +166,7 @@ export async function uploadPageSpool(
   uri: string,
   runId?: string,
 ): Promise<PageSpoolReplaySummary> {
-  const summary: PageSpoolReplaySummary = { runs: [], points: 0, items: 0, complete: true };
+  const summary: PageSpoolReplaySummary = { runs: [], points: 0, items: 0, killed: [], complete: true };
   try {
     await exclusively(uri, async () => {
       const db = await openPageSpool();
@@ -101,7 +175,10 @@ export async function uploadPageSpool(
       let after = 0;
       for (;;) {
         const page = await readItems(db, after, PAGE_SIZE);
-        if (page.length === 0) return;
+        if (page.length === 0) {
+          await endGoneRuns(db, destination, uri, runId, skipped, summary);
+          return;
+        }
         for (const item of page) {
           after = item.id!;
           if (item.uri !== uri || (runId !== undefined && item.runId !== runId)) continue;
@@ -158,6 +235,8 @@ export async function uploadPageSpool(
             diag.error(`The server refused spooled ${item.kind} of run ${item.runId}: ${describe(error)}`);
           }
           await deleteItem(db, item.id!);
+          // Its end status is on the server: the run's page left nothing more to do.
+          if (item.kind === 'end') await deleteOpenRun(db, uri, item.runId);
           summary.items++;
           if (!summary.runs.includes(run.runId)) summary.runs.push(run.runId);
         }
@@ -194,7 +273,7 @@ export async function replayPageSpool(options: ReplayPageSpoolOptions): Promise<
   applyDebugOption(settings.debug, {});
   if (!settings.enabled) {
     diag.debug('replayPageSpool: tracking is off (pass enabled: true); nothing is replayed.');
-    return { runs: [], points: 0, items: 0, complete: true };
+    return { runs: [], points: 0, items: 0, killed: [], complete: true };
   }
   return uploadPageSpool(options.store ?? createPageStore(settings), settings.trackingUri);
 }

@@ -11,6 +11,7 @@ import type { Run, StartRunOptions } from '../run.js';
 import type { TrackingStore } from '../store.js';
 import type { RunInfo } from '../types.js';
 import { IndexedDbSpool } from './indexeddb-spool.js';
+import { markRunOpen } from './open-page-runs.js';
 import { watchPageRun } from './page-lifecycle.js';
 import { pageRunTags } from './page-run-tags.js';
 import { createKeepaliveStore, createPageStore } from './page-store.js';
@@ -142,6 +143,12 @@ export async function createPageRun(options: StartRunOptions, pushOnStack = true
     watchPageRun(
       run,
       spool,
+      markRunOpen({
+        uri: settings.trackingUri,
+        runId: run.runId,
+        offline: placement === undefined && localRunId !== undefined,
+        startTime,
+      }),
       options.store || placement === undefined
         ? undefined
         : () => {
