@@ -235,4 +235,37 @@ describe('background replay of the spool', () => {
       setDiagLogger(undefined);
     }
   }, 400_000);
+  it('create request answered only after the start bound, while the process lives: end() waits for it within its bound and fills that run (params and every point), FINISHED', async () => {
+    // A loaded server once answered autolog's create after the 5 s start bound: end() returned at once, the
+    // run on the server stayed empty and its data sat in the spool until the process ended.
+    const experiment = uniqueName('replay-late-create');
+    const slow = proxy.inject({ kind: 'delay', ms: 4000 }, { path: '/runs/create', times: 1 });
+    const spoolDir = mkdtempSync(join(spoolRoot, 'late-create-'));
+    const run = await startRun({
+      enabled: true,
+      trackingUri: proxy.uri,
+      experimentName: experiment,
+      spoolDir,
+      startTimeoutSeconds: 1,
+      exitTimeoutSeconds: 30,
+      offlineProbeIntervalSeconds: 0,
+      flushIntervalMs: 200,
+    });
+    const steps = 500;
+    run.logParams({ epochs: 3, batch_size: 12 });
+    logSteps(run, 0, steps);
+    expect(slow.hits).toBe(1);
+    await run.end();
+    const ids = await runIdByName(experiment);
+    expect(ids).toHaveLength(1);
+    const everyStep = Object.fromEntries(KEYS.map((key) => [key, [steps, steps]]));
+    expect(await readBack(ids[0]!)).toEqual({ status: 'FINISHED', keys: everyStep });
+    expect(
+      await python<Record<string, string>>(`
+import json
+from mlflow import MlflowClient
+print(json.dumps(MlflowClient().get_run("${ids[0]}").data.params))
+`),
+    ).toEqual({ epochs: '3', batch_size: '12' });
+  }, 120_000);
 });

@@ -616,7 +616,8 @@ export class RecordingRun implements Run {
       atProcessExit(() => {
         if (spool.pending) this.reportSpool();
       });
-    } else if (this.url) diag.info(`View run ${this.runName} at: ${this.url}`);
+    } else if (this.url && !this.offline) diag.info(`View run ${this.runName} at: ${this.url}`);
+    // (A run started offline has a local id; the replay reports the server's run when it makes or finds it.)
     untrackRun(this);
   }
 

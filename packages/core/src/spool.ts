@@ -124,7 +124,7 @@ export class RunSpool implements SpoolSink {
   private itemCount = 0;
   private statusWritten: RunStatus | undefined;
   private replayedPointCount = 0;
-  private createInFlight = false;
+  private createInFlight: Promise<void> | undefined;
   private replayedItemCount = 0;
   private statusReplayed = false;
 
@@ -198,15 +198,15 @@ export class RunSpool implements SpoolSink {
 
   /**
    * Uploads what is pending to `destination` with the sync engine, one replay per spool at a time. While the
-   * run's own create request is still in flight (see {@link RunSpool.holdReplayUntil}) it uploads nothing
-   * and resolves with `undefined`.
+   * run's own create request is still in flight (see {@link RunSpool.holdReplayUntil}) it waits for that
+   * request to settle first (callers bound the wait: `end()` by its exit bound).
    */
-  replay(destination: TrackingStore): Promise<string | undefined> {
+  async replay(destination: TrackingStore): Promise<string | undefined> {
     if (this.createInFlight) {
       diag.debug(
         `Run ${this.target.localRunId}: its create request is still in flight; the replay waits for it.`,
       );
-      return Promise.resolve(undefined);
+      await this.createInFlight;
     }
     return replaySpoolRun(this, destination);
   }
@@ -217,10 +217,15 @@ export class RunSpool implements SpoolSink {
    * `mlflow-kit sync` find the run it made.
    */
   holdReplayUntil(create: Promise<unknown>): void {
-    this.createInFlight = true;
-    void create.finally(() => {
-      this.createInFlight = false;
-    });
+    const held: Promise<void> = create.then(
+      () => this.settleCreate(held),
+      () => this.settleCreate(held),
+    );
+    this.createInFlight = held;
+  }
+
+  private settleCreate(held: Promise<void>): void {
+    if (this.createInFlight === held) this.createInFlight = undefined;
   }
 
   /** Appends a batch: metric lines to their files, params and tags as files. */

@@ -53,7 +53,7 @@ export class IndexedDbSpool implements SpoolSink {
   private statusReplayed = false;
   private wrote = false;
   private replaying: Promise<string | undefined> = Promise.resolve(undefined);
-  private createInFlight = false;
+  private createInFlight: Promise<void> | undefined;
   private remoteRunId: string | undefined;
 
   constructor(private readonly target: PageSpoolTarget) {
@@ -187,9 +187,11 @@ export class IndexedDbSpool implements SpoolSink {
    * spooled so far is there, else `undefined`; never rejects.
    */
   replay(destination: TrackingStore): Promise<string | undefined> {
-    if (this.createInFlight) {
+    const create = this.createInFlight;
+    if (create) {
       diag.debug(`Run ${this.target.runId}: its create request is still in flight; the replay waits for it.`);
-      return Promise.resolve(undefined);
+      // Callers bound the wait (`end()` by its exit bound); the replay goes on once the request settles.
+      return create.then(() => this.replay(destination));
     }
     this.replaying = this.replaying.then(() => this.replayOnce(destination));
     return this.replaying;
@@ -201,12 +203,10 @@ export class IndexedDbSpool implements SpoolSink {
    * the run a second time.
    */
   holdReplayUntil(create: Promise<unknown>): void {
-    this.createInFlight = true;
-    const settled = create.finally(() => {
-      this.createInFlight = false;
+    const held: Promise<void> = holdOfflineRun(this.target.uri, this.target.runId, create).then(() => {
+      if (this.createInFlight === held) this.createInFlight = undefined;
     });
-    holdOfflineRun(this.target.uri, this.target.runId, settled);
-    void settled.catch(() => undefined);
+    this.createInFlight = held;
   }
 
   /**

@@ -78,11 +78,17 @@ async function send(destination: TrackingStore, item: PageSpoolItem, run: Server
 const held = new Set<string>();
 const heldKey = (uri: string, localRunId: string): string => `${uri} ${localRunId}`;
 
-/** Holds the replay of the offline run `localRunId` (in this page) until `create` settles. */
-export function holdOfflineRun(uri: string, localRunId: string, create: Promise<unknown>): void {
+/**
+ * Holds the replay of the offline run `localRunId` (in this page) until `create` settles; the promise
+ * returned resolves once the hold is off (never rejects).
+ */
+export function holdOfflineRun(uri: string, localRunId: string, create: Promise<unknown>): Promise<void> {
   const key = heldKey(uri, localRunId);
   held.add(key);
-  void create.finally(() => held.delete(key));
+  const release = (): void => {
+    held.delete(key);
+  };
+  return create.then(release, release);
 }
 
 // One upload of a server's spool at a time across the tabs of the origin, where the browser has Web Locks;
