@@ -17,7 +17,8 @@ interface LockManager {
   ): Promise<T>;
 }
 
-const locks = (): LockManager | undefined =>
+/** The page's Web Locks API, where the browser has one. */
+export const locks = (): LockManager | undefined =>
   (globalThis as { navigator?: { locks?: LockManager } }).navigator?.locks;
 const lockName = (uri: string, runId: string): string => `mlflow-kit-run ${uri} ${runId}`;
 const describe = (error: unknown): string => (error instanceof Error ? error.message : String(error));

@@ -5,7 +5,7 @@ import { chunkBatch } from '../internal/log-batch-chunks.js';
 import type { TrackingOptions } from '../settings.js';
 import type { TrackingStore } from '../store.js';
 import { findOrCreateOfflineRun } from './offline-page-run.js';
-import { isRunLive } from './open-page-runs.js';
+import { isRunLive, locks } from './open-page-runs.js';
 import {
   deleteItem,
   deleteOpenRun,
@@ -94,10 +94,8 @@ export function holdOfflineRun(uri: string, localRunId: string, create: Promise<
 // One upload of a server's spool at a time across the tabs of the origin, where the browser has Web Locks;
 // without them two tabs may send the same item twice, which the server ignores (exact duplicates).
 function exclusively<T>(uri: string, work: () => Promise<T>): Promise<T> {
-  const locks = (
-    globalThis as { navigator?: { locks?: { request(name: string, work: () => Promise<T>): Promise<T> } } }
-  ).navigator?.locks;
-  return locks ? locks.request(`mlflow-kit-spool ${uri}`, work) : work();
+  const manager = locks();
+  return manager ? manager.request(`mlflow-kit-spool ${uri}`, work) : work();
 }
 
 /**
